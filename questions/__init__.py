@@ -1,0 +1,66 @@
+"""Questionnaire definitions for Minyi: schema, question types, loading and answers.
+
+This package is pure Python (plus PyYAML): it imports no Flask, SQLAlchemy
+or ``survey`` code, so that definitions can be validated and answers
+processed anywhere (CLI, tests, exporter).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .answers import AnswerSet, evaluate_answers, indicator_value, score_value
+from .codebook import codebook_rows, export_value
+from .errors import AnswerError, Problem, QuestionnaireError, QuestionsError
+from .loader import load_questionnaire, load_questionnaire_text, parse_questionnaire
+from .schema import (
+    Choice,
+    Condition,
+    Indicator,
+    KnowledgeCard,
+    Question,
+    Questionnaire,
+    Screening,
+    Text,
+)
+from .types import QUESTION_TYPES, QuestionType, get_type
+
+__all__ = [
+    "QUESTION_TYPES",
+    "STANDARD_QUESTIONNAIRE_PATH",
+    "AnswerError",
+    "AnswerSet",
+    "Choice",
+    "Condition",
+    "Indicator",
+    "KnowledgeCard",
+    "Problem",
+    "Question",
+    "QuestionType",
+    "Questionnaire",
+    "QuestionnaireError",
+    "QuestionsError",
+    "Screening",
+    "Text",
+    "codebook_rows",
+    "evaluate_answers",
+    "export_value",
+    "get_type",
+    "indicator_value",
+    "load_questionnaire",
+    "load_questionnaire_text",
+    "load_standard",
+    "parse_questionnaire",
+    "score_value",
+]
+
+#: The shipped standard civilization-city questionnaire (创文 群众满意度调查问卷).
+STANDARD_QUESTIONNAIRE_PATH: Path = Path(__file__).resolve().parent / "bank" / "civilization_standard.yaml"
+
+
+def load_standard() -> Questionnaire:
+    """Load the shipped standard questionnaire.
+
+    :raises QuestionnaireError: if the shipped file is broken (a packaging bug).
+    """
+    return load_questionnaire(STANDARD_QUESTIONNAIRE_PATH)

@@ -1,0 +1,46 @@
+"""Minyi (民意): the Flask application."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+from .config import Config, load_config
+from .database import configure_sqlite
+from .extensions import babel, csrf, db
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. No side effects beyond reading settings (and, on first
+    run without SECRET_KEY, keeping a generated key in the instance folder)."""
+    config = dict(config or {})
+    # The instance folder holds the SQLite file and the generated secret key.
+    instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("MINYI_INSTANCE_PATH")
+    app = Flask(__name__, template_folder="../templates", instance_path=instance_path,
+                instance_relative_config=True)
+    app.config.from_object(Config)
+    app.config.update(load_config(Path(app.instance_path), os.environ, config))
+    configure_sqlite(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+    db.init_app(app)
+    csrf.init_app(app)
+    from .i18n import init_i18n
+
+    init_i18n(app, babel)
+    register_blueprints(app)
+
+    from . import cli, errors, templating
+
+    errors.register(app)
+    templating.register(app)
+    cli.register(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    from .public import bp as public_bp
+
+    app.register_blueprint(public_bp)

@@ -1,0 +1,105 @@
+"""Command line: ``flask --app wsgi <command>``. Thin commands over services."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from questions import QuestionnaireError
+
+from .exceptions import SetupError
+from .extensions import db
+from .migrate import upgrade_database
+from .models import Round, User
+from .models.user import ROLES
+from .services import demo, export
+from .services.questionnaires import import_questionnaire_file
+from .services.rounds import channel_url
+
+
+def register(app: Flask) -> None:
+    for command in (init_db, demo_command, create_admin, import_questionnaire, export_responses):
+        app.cli.add_command(command)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    upgrade_database(current_app)
+    click.echo("Database is at the latest schema.")
+
+
+@click.command("demo")
+@with_appcontext
+@click.option("--days", default=30, show_default=True, help="How long the demo round stays open.")
+def demo_command(days: int) -> None:
+    """Load the standard questionnaire, a demo district and an open drill round;
+    print each channel's respondent URL, one per line."""
+    upgrade_database(current_app)
+    round_ = demo.load_demo(db.session, open_for=timedelta(days=days))
+    db.session.commit()
+    base = current_app.config["PUBLIC_BASE_URL"]
+    for channel in round_.channels:
+        click.echo(channel_url(base, channel))
+
+
+@click.command("create-admin")
+@with_appcontext
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True)
+def create_admin(username: str, password: str, role: str) -> None:
+    """Create an office account (administrator by default)."""
+    if len(password) < 8:
+        raise click.ClickException("the password must have at least 8 characters")
+    if db.session.scalar(select(User).where(User.username == username)) is not None:
+        raise click.ClickException(f"user {username!r} already exists")
+    user = User(username=username, role=role)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Created {role} {username!r}.")
+
+
+@click.command("import-questionnaire")
+@with_appcontext
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def import_questionnaire(file: Path) -> None:
+    """Validate a questionnaire file and store it as a version."""
+    try:
+        version, created = import_questionnaire_file(db.session, file)
+    except QuestionnaireError as exc:
+        raise click.ClickException("the questionnaire has problems:\n" + str(exc)) from exc
+    except SetupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    state = "imported" if created else "unchanged"
+    click.echo(f"{version.questionnaire.code} version {version.version}: {state} (id {version.id}).")
+
+
+@click.command("export-responses")
+@with_appcontext
+@click.argument("round_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: standard output).")
+@click.option("--codebook", type=click.Path(dir_okay=False, path_type=Path), help="Also write the codebook (CSV) here.")
+def export_responses(round_id: int, fmt: str, output: Path | None, codebook: Path | None) -> None:
+    """Export a round's responses, one row per response, one column per question."""
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        raise click.ClickException(f"no round with id {round_id}")
+    if output is None:
+        export.write_responses_csv(db.session, round_, sys.stdout)
+    else:
+        with output.open("w", encoding="utf-8-sig", newline="") as fh:
+            export.write_responses_csv(db.session, round_, fh)
+    if codebook is not None:
+        with codebook.open("w", encoding="utf-8-sig", newline="") as fh:
+            export.write_codebook_csv(round_, fh)

@@ -1,0 +1,85 @@
+"""Configuration: defaults here, deployment values from the environment.
+
+Nothing reads the environment at import time; ``load_config`` is called by
+``create_app`` so tests can pass their own mapping instead.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class Config:
+    #: Default locale for residents and staff; English is available via ?lang=en.
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh", "en")
+    #: A resident may keep the questionnaire open a long time (the phone
+    #: sleeps, the interview is interrupted); a CSRF token that expires after
+    #: an hour would turn a saved answer into a rejected one.
+    WTF_CSRF_TIME_LIMIT = 7 * 24 * 3600
+    #: Device cookie lifetime: one response per device per round.
+    DEVICE_COOKIE_NAME = "minyi_device"
+    DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600
+    #: Submissions faster than this many seconds per answered question are
+    #: flagged "too_fast" (kept, but analysis may exclude them).
+    QUALITY_MIN_SECONDS_PER_QUESTION = 1.5
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_HTTPONLY = True
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    #: SQLite busy timeout in milliseconds (concurrent writers wait, not fail).
+    SQLITE_BUSY_TIMEOUT_MS = 15000
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Return the instance's secret key, generating and keeping one on first use.
+
+    Never in code: a key that lives in the repository signs every deployment's
+    cookies alike.
+    """
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # O_EXCL: two workers starting together must agree on one key.
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def normalize_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written the usual way."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config(instance_path: Path, environ: Mapping[str, str], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Deployment settings: ``given`` (tests) first, then the environment, then defaults.
+
+    ``DATABASE_URL`` defaults to a SQLite file in the instance folder;
+    ``SECRET_KEY`` to a key generated once and kept there; ``PUBLIC_BASE_URL``
+    (what QR codes encode) to the demo server's address.
+    """
+    settings: dict[str, Any] = {}
+    if "SQLALCHEMY_DATABASE_URI" not in given:
+        url = environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'minyi.sqlite3'}"
+        settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(url)
+    if "SECRET_KEY" not in given:
+        settings["SECRET_KEY"] = environ.get("SECRET_KEY") or _secret_key(instance_path)
+    if "PUBLIC_BASE_URL" not in given:
+        settings["PUBLIC_BASE_URL"] = environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+    settings.update(given)
+    settings["PUBLIC_BASE_URL"] = settings["PUBLIC_BASE_URL"].rstrip("/")
+    settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(settings["SQLALCHEMY_DATABASE_URI"])
+    return settings

@@ -1,0 +1,19 @@
+"""ORM models, one module per aggregate."""
+
+from .questionnaire import PublishedVersionChanged, Questionnaire, QuestionnaireVersion
+from .response import Answer, Response
+from .round import Channel, Round
+from .unit import Unit
+from .user import User
+
+__all__ = [
+    "Answer",
+    "Channel",
+    "PublishedVersionChanged",
+    "Questionnaire",
+    "QuestionnaireVersion",
+    "Response",
+    "Round",
+    "Unit",
+    "User",
+]

@@ -1,0 +1,73 @@
+"""Responses and their answers. Respondents are anonymous by construction:
+no name, phone or IP is stored, only a random device cookie and a keyed hash
+of the network prefix (for spotting bursts, never reversible to an address).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .round import Channel, Round
+from .types import UTCDateTime
+from .unit import Unit
+
+RESPONSE_STATUSES = ("complete", "screened_out")
+
+
+class Response(db.Model):
+    __tablename__ = "responses"
+    __table_args__ = (
+        CheckConstraint(f"status IN {RESPONSE_STATUSES!r}", name="status"),
+        # One response per device per round where the round asks for it:
+        # device_lock is the device id in such rounds and NULL otherwise, and
+        # NULLs never collide, so the database itself refuses a second one.
+        UniqueConstraint("round_id", "device_lock"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
+    #: The respondent's community: their answer where asked, else the channel's unit.
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    #: Made when the form was first served; the same key never stores twice.
+    submission_key: Mapped[str] = mapped_column(String(64), unique=True)
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    device_lock: Mapped[str | None] = mapped_column(String(64))
+    network_hash: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: ``complete`` or ``screened_out`` (outside the surveyed population).
+    status: Mapped[str] = mapped_column(String(16))
+    screened_out_by: Mapped[str | None] = mapped_column(String(64))
+    #: Quality checks that fired, e.g. ["too_fast", "straight_lined"].
+    quality_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    locale: Mapped[str] = mapped_column(String(8), default="zh")
+
+    round: Mapped[Round] = relationship()
+    channel: Mapped[Channel] = relationship()
+    unit: Mapped[Unit] = relationship()
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", order_by="Answer.id"
+    )
+
+    @property
+    def duration_seconds(self) -> float:
+        return (self.submitted_at - self.started_at).total_seconds()
+
+
+class Answer(db.Model):
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("response_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[str] = mapped_column(String(64))
+    #: The clean value: an option code, a list of codes, a number or text.
+    value: Mapped[Any] = mapped_column(JSON)
+
+    response: Mapped[Response] = relationship(back_populates="answers")

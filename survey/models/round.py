@@ -1,0 +1,80 @@
+"""Survey rounds (测评轮次) and the QR channels that collect their responses."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .questionnaire import QuestionnaireVersion
+from .types import UTCDateTime, utcnow
+from .unit import Unit
+
+ROUND_KINDS = ("drill", "official")
+
+
+class Round(db.Model):
+    __tablename__ = "rounds"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {ROUND_KINDS!r}", name="kind"),
+        CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: ``drill`` (模拟问卷调查) or ``official``.
+    kind: Mapped[str] = mapped_column(String(16))
+    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
+    #: The area the round covers (usually a district).
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Indicator key -> target rate in (0, 1]; missing keys use the questionnaire's.
+    targets: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Refuse a second response from the same device cookie in this round.
+    one_response_per_device: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
+    unit: Mapped[Unit] = relationship()
+    channels: Mapped[list[Channel]] = relationship(back_populates="round", order_by="Channel.id")
+
+    def state_at(self, now: datetime) -> str:
+        """``not_open``, ``open`` or ``closed`` at ``now``."""
+        if now < self.opens_at:
+            return "not_open"
+        if now >= self.closes_at:
+            return "closed"
+        return "open"
+
+    def effective_targets(self) -> dict[str, float]:
+        """Per-indicator targets: the round's own, else the questionnaire's defaults."""
+        targets = dict(self.questionnaire_version.parsed.targets)
+        targets.update({k: float(v) for k, v in (self.targets or {}).items()})
+        return targets
+
+
+def new_channel_token() -> str:
+    """128 random bits, URL-safe: a token cannot be guessed from another."""
+    return secrets.token_urlsafe(16)
+
+
+class Channel(db.Model):
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("round_id", "unit_id", "site"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    #: Where the poster hangs, e.g. "北门公告栏"; "" for the unit's main channel
+    #: (not NULL, so the unique constraint holds on every backend).
+    site: Mapped[str] = mapped_column(String(100), default="")
+    token: Mapped[str] = mapped_column(String(43), unique=True, default=new_channel_token)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    round: Mapped[Round] = relationship(back_populates="channels")
+    unit: Mapped[Unit] = relationship()

@@ -1,0 +1,7 @@
+"""Blueprint ``public``: the resident's questionnaire pages."""
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,210 @@
+"""The respondent's use cases: open a QR channel, serve a form, store a submission once.
+
+Idempotency rests on the database, not on timing: every form carries a
+signed ticket with a random submission key, ``responses.submission_key`` is
+unique, and the insert is ``ON CONFLICT DO NOTHING``, so a double tap, a
+retry after a lost connection, two tabs or two concurrent requests store one
+row and all get the same thank-you page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from questions import AnswerSet, evaluate_answers
+
+from ..exceptions import AlreadyResponded, ChannelNotFound, InvalidSubmission, RoundNotOpen
+from ..models import Answer, Channel, Response, Round, Unit
+from .quality import quality_flags
+
+TICKET_SALT = "minyi.form-ticket"
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What the form carries from the moment it was first served."""
+
+    submission_key: str
+    channel_id: int
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class SubmissionOutcome:
+    """``stored`` (new row), ``duplicate`` (key seen before) or ``invalid`` (answers need fixing)."""
+
+    status: str
+    response: Response | None = None
+    answer_set: AnswerSet | None = None
+
+
+def find_channel(session: Session, token: str) -> Channel:
+    """The channel a QR token names. :raises ChannelNotFound:"""
+    channel = session.scalar(select(Channel).where(Channel.token == token)) if len(token) <= 64 else None
+    if channel is None:
+        raise ChannelNotFound(token)
+    return channel
+
+
+def ensure_open(round_: Round, now: datetime) -> None:
+    """:raises RoundNotOpen: before opening or after closing time."""
+    state = round_.state_at(now)
+    if state != "open":
+        raise RoundNotOpen(state, round_.name)
+
+
+def issue_ticket(secret_key: str, channel: Channel, now: datetime) -> str:
+    """A signed, tamper-proof ticket: a new submission key and the serving time."""
+    payload = {"k": secrets.token_urlsafe(24), "c": channel.id, "t": now.timestamp()}
+    return URLSafeSerializer(secret_key, salt=TICKET_SALT).dumps(payload)
+
+
+def read_ticket(secret_key: str, ticket: str, channel: Channel) -> Ticket:
+    """:raises InvalidSubmission: forged ticket, or one served for another channel."""
+    try:
+        payload = URLSafeSerializer(secret_key, salt=TICKET_SALT).loads(ticket or "")
+        parsed = Ticket(
+            submission_key=str(payload["k"]),
+            channel_id=int(payload["c"]),
+            started_at=datetime.fromtimestamp(float(payload["t"]), tz=timezone.utc),
+        )
+    except (BadSignature, KeyError, TypeError, ValueError) as exc:
+        raise InvalidSubmission("bad form ticket") from exc
+    if parsed.channel_id != channel.id:
+        raise InvalidSubmission("ticket belongs to another channel")
+    return parsed
+
+
+def find_response(session: Session, submission_key: str) -> Response | None:
+    return session.scalar(select(Response).where(Response.submission_key == submission_key))
+
+
+def community_options(session: Session, channel: Channel) -> dict[str, str]:
+    """Communities a resident reached through ``channel`` may say they live in:
+    those of the channel's street (a poster in one community is also read by
+    neighbours), or all under the channel's unit when it is a street or district."""
+    unit = channel.unit
+    scope = unit.parent if unit.level == "community" and unit.parent is not None else unit
+    communities = [u for u in [scope, *scope.descendants()] if u.level == "community"]
+    return {u.code: u.name for u in communities}
+
+
+def device_has_responded(session: Session, round_: Round, device_id: str | None) -> bool:
+    if not device_id or not round_.one_response_per_device:
+        return False
+    found = session.scalar(
+        select(Response.id).where(Response.round_id == round_.id, Response.device_lock == device_id)
+    )
+    return found is not None
+
+
+def network_hash(secret_key: str, remote_addr: str | None) -> str | None:
+    """Keyed hash of the /24 (IPv4) or /48 (IPv6) network: bursts from one
+    network show up, while no address is stored or recoverable."""
+    if not remote_addr:
+        return None
+    try:
+        address = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return None
+    prefix = 24 if address.version == 4 else 48
+    network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+    return hmac.new(secret_key.encode(), str(network).encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def submit_response(
+    session: Session,
+    channel: Channel,
+    ticket: Ticket,
+    raw_answers: dict[str, list[str]],
+    *,
+    device_id: str | None,
+    network: str | None,
+    now: datetime,
+    locale: str,
+    min_seconds_per_question: float,
+) -> SubmissionOutcome:
+    """Validate and store one submission, exactly once per submission key.
+
+    Flushes; the caller commits.
+
+    :raises RoundNotOpen: the round is not open (unless the key was stored before).
+    :raises AlreadyResponded: this device already answered a round that allows one response.
+    """
+    existing = find_response(session, ticket.submission_key)
+    if existing is not None:
+        return SubmissionOutcome("duplicate", existing)
+
+    round_ = channel.round
+    ensure_open(round_, now)
+    if device_has_responded(session, round_, device_id):
+        raise AlreadyResponded()
+
+    questionnaire = round_.questionnaire_version.parsed
+    communities = community_options(session, channel)
+    answer_set = evaluate_answers(questionnaire, raw_answers, community_options=communities)
+    if answer_set.errors:
+        return SubmissionOutcome("invalid", answer_set=answer_set)
+
+    unit_id = channel.unit_id
+    for question in questionnaire.questions:
+        if question.type == "community" and question.id in answer_set.answers:
+            unit_id = session.scalar(select(Unit.id).where(Unit.code == answer_set.answers[question.id]))
+
+    started_at = min(ticket.started_at, now)
+    values = dict(
+        round_id=round_.id,
+        channel_id=channel.id,
+        unit_id=unit_id,
+        submission_key=ticket.submission_key,
+        device_id=device_id,
+        device_lock=device_id if round_.one_response_per_device else None,
+        network_hash=network,
+        started_at=started_at,
+        submitted_at=now,
+        status="screened_out" if answer_set.screened_out_by else "complete",
+        screened_out_by=answer_set.screened_out_by,
+        quality_flags=quality_flags(
+            answer_set.answers,
+            questionnaire.questions,
+            (now - started_at).total_seconds(),
+            min_seconds_per_question,
+        ),
+        locale=locale,
+    )
+    response_id = _insert_once(session, values)
+    if response_id is None:
+        # Lost a race: a concurrent request stored this key (or this device) first.
+        winner = find_response(session, ticket.submission_key)
+        if winner is not None:
+            return SubmissionOutcome("duplicate", winner)
+        raise AlreadyResponded()
+
+    for question_id, value in answer_set.answers.items():
+        session.add(Answer(response_id=response_id, question_id=question_id, value=value))
+    session.flush()
+    response = session.get(Response, response_id)
+    return SubmissionOutcome("stored", response, answer_set)
+
+
+def _insert_once(session: Session, values: dict) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id; None when a unique key existed.
+
+    Both SQLite (3.35+) and PostgreSQL support it; on PostgreSQL a concurrent
+    insert of the same key waits for the first transaction and then does nothing.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    statement = insert(Response).values(**values).on_conflict_do_nothing()
+    return session.execute(statement.returning(Response.id)).scalar()
+

@@ -1,0 +1,44 @@
+"""Jinja filters for rendering questionnaire definitions."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from questions import AnswerError, Text
+
+ANSWER_ERROR_MESSAGES = {
+    "required": _l("Please answer this question."),
+    "invalid_choice": _l("Please choose one of the options given."),
+    "too_few_choices": _l("Please choose at least %(min)s."),
+    "too_many_choices": _l("Please choose at most %(max)s."),
+    "not_a_number": _l("Please enter a number."),
+    "not_an_integer": _l("Please enter a whole number."),
+    "out_of_range": _l("Please enter a number from %(min)s to %(max)s."),
+    "too_long": _l("Please keep it under %(max)s characters."),
+}
+
+
+def localized(text: Text | None) -> str:
+    if text is None:
+        return ""
+    return text.get(str(get_locale()))
+
+
+def answer_error_message(error: AnswerError) -> str:
+    message = ANSWER_ERROR_MESSAGES.get(error.code, ANSWER_ERROR_MESSAGES["invalid_choice"])
+    params = {k: _plain_number(v) for k, v in (error.params or {}).items()}
+    try:
+        return str(message) % params if params else str(message)
+    except (KeyError, TypeError, ValueError):
+        return str(ANSWER_ERROR_MESSAGES["invalid_choice"])
+
+
+def _plain_number(value):
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(localized, "loc")
+    app.add_template_filter(answer_error_message, "answer_error")
