@@ -55,7 +55,9 @@ __all__ = [
 ]
 
 #: The shipped standard civilization-city questionnaire (创文 群众满意度调查问卷).
-STANDARD_QUESTIONNAIRE_PATH: Path = Path(__file__).resolve().parent / "bank" / "civilization_standard.yaml"
+STANDARD_QUESTIONNAIRE_PATH: Path = (
+    Path(__file__).resolve().parent / "bank" / "civilization_standard.yaml"
+)
 
 
 def load_standard() -> Questionnaire:

@@ -179,12 +179,14 @@ class _Parser:
         # Questions are checked against every declared key, even one whose own
         # definition is broken, so a single typo is not reported twice.
         declared = list(data["indicators"]) if isinstance(data.get("indicators"), Mapping) else []
-        questions = self.parse_questions(data.get("questions"), declared, report)
+        questions = (
+            self.parse_questions(data["questions"], declared, report) if "questions" in data else []
+        )
         card = self.parse_card(data["knowledge_card"], report) if "knowledge_card" in data else None
 
         used = {q.indicator for q in questions if q.indicator is not None}
         for key in declared:
-            if key not in used and not self.has_question_problems:
+            if key not in used and questions and not self.has_question_problems:
                 report(f"indicator {key!r} is declared but no question counts towards it")
 
         if self.problems or code is None or version is None or title is None:
@@ -273,8 +275,6 @@ class _Parser:
     # -- questions -------------------------------------------------------------------------
 
     def parse_questions(self, raw: Any, indicators: list[str], report: Report) -> list[Question]:
-        if raw is None:
-            return []
         if not isinstance(raw, list) or not raw:
             report(f"'questions' must be a non-empty list (got {describe(raw)})")
             return []
@@ -483,6 +483,8 @@ class _Parser:
             report("screening has no 'eligible' codes")
         else:
             eligible = read_codes(raw["eligible"], "screening: eligible", report)
+            if eligible == []:
+                report("screening: 'eligible' lists no codes, so nobody could continue")
             for code in eligible or ():
                 if codes and code not in codes:
                     report(f"screening: eligible code {code!r} is not an option "
@@ -524,6 +526,9 @@ class _Parser:
                    f"question; show_if needs a choice question")
             return None
         if any_of is None:
+            return None
+        if not any_of:
+            report("show_if: 'any_of' lists no codes, so the question would never be shown")
             return None
         ok = True
         for code in any_of:

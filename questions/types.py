@@ -156,7 +156,9 @@ def _read_options(data: Mapping[str, Any], type_key: str, report: Report) -> tup
     for number, item in enumerate(raw, start=1):
         what = f"option #{number}"
         if not isinstance(item, Mapping):
-            report_option(f"{what} must be a mapping with 'code' and 'label' (got {describe(item)})")
+            report_option(
+                f"{what} must be a mapping with 'code' and 'label' (got {describe(item)})"
+            )
             continue
         for key in item:
             if key not in ("code", "label"):
@@ -281,7 +283,9 @@ class _FixedChoiceType(_ChoiceType):
             if code is None:
                 continue
             if code not in relabelled:
-                report(f"labels: {code!r} is not an option of this question (options: {join(codes)})")
+                report(
+                    f"labels: {code!r} is not an option of this question (options: {join(codes)})"
+                )
                 continue
             label = read_text(raw_label, f"labels: {code!r}", report)
             if label is not None:

@@ -20,11 +20,13 @@ from .models import Round, User
 from .models.user import ROLES
 from .services import demo, export
 from .services.questionnaires import import_questionnaire_file
-from .services.rounds import channel_url
+from .services.qr import poster_pdf, qr_png, qr_svg
+from .services.rounds import channel_posters, channel_url
 
 
 def register(app: Flask) -> None:
-    for command in (init_db, demo_command, create_admin, import_questionnaire, export_responses):
+    for command in (init_db, demo_command, create_admin, import_questionnaire, export_responses,
+                    posters, qr_codes):
         app.cli.add_command(command)
 
 
@@ -92,9 +94,7 @@ def import_questionnaire(file: Path) -> None:
 @click.option("--codebook", type=click.Path(dir_okay=False, path_type=Path), help="Also write the codebook (CSV) here.")
 def export_responses(round_id: int, fmt: str, output: Path | None, codebook: Path | None) -> None:
     """Export a round's responses, one row per response, one column per question."""
-    round_ = db.session.get(Round, round_id)
-    if round_ is None:
-        raise click.ClickException(f"no round with id {round_id}")
+    round_ = _round_or_fail(round_id)
     if output is None:
         export.write_responses_csv(db.session, round_, sys.stdout)
     else:
@@ -103,3 +103,40 @@ def export_responses(round_id: int, fmt: str, output: Path | None, codebook: Pat
     if codebook is not None:
         with codebook.open("w", encoding="utf-8-sig", newline="") as fh:
             export.write_codebook_csv(round_, fh)
+
+
+def _round_or_fail(round_id: int) -> Round:
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        raise click.ClickException(f"no round with id {round_id}")
+    return round_
+
+
+@click.command("posters")
+@with_appcontext
+@click.argument("round_id", type=int)
+@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def posters(round_id: int, output: Path) -> None:
+    """Write every channel's A4 poster of a round into one PDF."""
+    round_ = _round_or_fail(round_id)
+    if not round_.channels:
+        raise click.ClickException(f"round {round_id} has no channels")
+    output.write_bytes(poster_pdf(channel_posters(current_app.config["PUBLIC_BASE_URL"], round_.channels)))
+    click.echo(f"{len(round_.channels)} posters written to {output}")
+
+
+@click.command("qr-codes")
+@with_appcontext
+@click.argument("round_id", type=int)
+@click.option("--output-dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+def qr_codes(round_id: int, output_dir: Path) -> None:
+    """Write each channel's QR code of a round as PNG and SVG files."""
+    round_ = _round_or_fail(round_id)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    base = current_app.config["PUBLIC_BASE_URL"]
+    for channel in round_.channels:
+        url = channel_url(base, channel)
+        stem = f"{channel.unit.code}-{channel.id}" if channel.site else channel.unit.code
+        (output_dir / f"{stem}.png").write_bytes(qr_png(url))
+        (output_dir / f"{stem}.svg").write_bytes(qr_svg(url))
+    click.echo(f"{len(round_.channels)} QR codes written to {output_dir}")

@@ -11,6 +11,8 @@ from ..exceptions import AlreadyResponded
 from ..extensions import db
 from ..models.types import utcnow
 from ..services import submission
+from ..services.qr import poster_pdf, qr_png, qr_svg
+from ..services.rounds import channel_posters, channel_url
 from . import bp
 from .forms import AnswerForm, raw_answers
 
@@ -104,3 +106,26 @@ def thanks(token: str, key: str):
         locale=str(get_locale()),
     )
 
+
+
+@bp.get("/s/<token>/qr.<any(png, svg):fmt>")
+def qr_code(token: str, fmt: str):
+    """The channel's QR code image (PNG or SVG) encoding its absolute URL."""
+    channel = submission.find_channel(db.session, token)
+    url = channel_url(current_app.config["PUBLIC_BASE_URL"], channel)
+    body, mimetype = (qr_png(url), "image/png") if fmt == "png" else (qr_svg(url), "image/svg+xml")
+    response = make_response(body)
+    response.mimetype = mimetype
+    response.headers["Content-Disposition"] = f'inline; filename="qr-{channel.unit.code}.{fmt}"'
+    return response
+
+
+@bp.get("/s/<token>/poster.pdf")
+def poster(token: str):
+    """The channel's printable A4 poster."""
+    channel = submission.find_channel(db.session, token)
+    pdf = poster_pdf(channel_posters(current_app.config["PUBLIC_BASE_URL"], [channel]))
+    response = make_response(pdf)
+    response.mimetype = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="poster-{channel.unit.code}.pdf"'
+    return response

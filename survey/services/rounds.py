@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..exceptions import SetupError
 from ..models import Channel, QuestionnaireVersion, Round, Unit
 from ..models.round import ROUND_KINDS
+from .qr import Poster
 from .questionnaires import publish
 
 
@@ -76,3 +77,16 @@ def add_channels(session: Session, round_: Round, units: Iterable[Unit], site: s
 def channel_url(public_base_url: str, channel: Channel) -> str:
     """The absolute URL a channel's QR code encodes."""
     return f"{public_base_url.rstrip('/')}/s/{channel.token}"
+
+
+def channel_posters(public_base_url: str, channels: Iterable[Channel]) -> list[Poster]:
+    """Poster contents for channels: round title, unit, site and the QR URL."""
+    return [
+        Poster(
+            round_title=channel.round.name,
+            unit_name=channel.unit.full_name,
+            site=channel.site or None,
+            url=channel_url(public_base_url, channel),
+        )
+        for channel in channels
+    ]

@@ -148,6 +148,11 @@ def submit_response(
     round_ = channel.round
     ensure_open(round_, now)
     if device_has_responded(session, round_, device_id):
+        # The device's response may be this very submission, committed by a
+        # concurrent request since the first look: then it is a repeat.
+        existing = find_response(session, ticket.submission_key)
+        if existing is not None:
+            return SubmissionOutcome("duplicate", existing)
         raise AlreadyResponded()
 
     questionnaire = round_.questionnaire_version.parsed

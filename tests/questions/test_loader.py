@@ -236,7 +236,9 @@ def test_text_plain_string_is_chinese_and_mapping_keeps_english():
 def test_choice_question_without_options():
     data = valid()
     del question(data, "q_support")["options"]
-    assert problems(data) == [f"{SOURCE}: question q_support: single_choice questions need 'options'"]
+    assert problems(data) == [
+        f"{SOURCE}: question q_support: single_choice questions need 'options'"
+    ]
 
 
 def test_empty_options():
@@ -320,6 +322,15 @@ def test_show_if_malformed():
     ]
 
 
+def test_show_if_empty_any_of():
+    data = valid()
+    question(data, "q_sat")["show_if"] = {"question": "q_aware", "any_of": []}
+    assert problems(data) == [
+        f"{SOURCE}: question q_sat: show_if: 'any_of' lists no codes, so the question would "
+        "never be shown"
+    ]
+
+
 def test_show_if_valid():
     data = valid()
     question(data, "q_sat")["show_if"] = {"question": "q_aware", "any_of": ["yes", "dont_know"]}
@@ -335,6 +346,21 @@ def test_screening_code_not_an_option():
         f"{SOURCE}: question q_adult: screening: eligible code 'dont_know' is not an option "
         "(options: yes, no)"
     ]
+
+
+def test_screening_with_no_eligible_codes():
+    data = valid()
+    question(data, "q_adult")["screening"]["eligible"] = []
+    assert problems(data) == [
+        f"{SOURCE}: question q_adult: screening: 'eligible' lists no codes, so nobody could "
+        "continue"
+    ]
+
+
+def test_empty_questions_list():
+    data = valid()
+    data["questions"] = None
+    assert problems(data) == [f"{SOURCE}: 'questions' must be a non-empty list (got nothing)"]
 
 
 def test_screening_on_non_choice_question():
@@ -583,3 +609,12 @@ def test_round_trip_detects_a_change(standard):
     data = yaml.safe_load(STANDARD_QUESTIONNAIRE_PATH.read_text(encoding="utf-8"))
     data["indicators"]["awareness"]["target"] = 0.9
     assert parse_questionnaire(data) != standard
+
+
+def test_format_doc_example_loads():
+    doc = (STANDARD_QUESTIONNAIRE_PATH.parent.parent / "FORMAT.md").read_text(encoding="utf-8")
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    q = load_questionnaire_text(example, source="FORMAT.md")
+    assert q.code == "drill_2024"
+    assert q.question("q_aware").option("yes").label.zh == "知道"
+    assert q.question("q_community").variable == "unit"
