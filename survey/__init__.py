@@ -10,7 +10,7 @@ from flask import Flask
 
 from .config import Config, load_config
 from .database import configure_sqlite
-from .extensions import babel, csrf, db
+from .extensions import babel, csrf, db, login_manager
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -27,6 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     csrf.init_app(app)
+    login_manager.init_app(app)
     from .i18n import init_i18n
 
     init_i18n(app, babel)
@@ -41,6 +42,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .console import bp as console_bp
     from .public import bp as public_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(console_bp, url_prefix="/console")

@@ -28,6 +28,8 @@ class Config:
     #: flagged "too_fast" (kept, but analysis may exclude them).
     QUALITY_MIN_SECONDS_PER_QUESTION = 1.5
     SESSION_COOKIE_SAMESITE = "Lax"
+    #: Office sessions end after a working day without activity.
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
     SESSION_COOKIE_HTTPONLY = True
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
     #: SQLite busy timeout in milliseconds (concurrent writers wait, not fail).

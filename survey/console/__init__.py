@@ -1,0 +1,7 @@
+"""Blueprint ``console``: the campaign office's pages (login required)."""
+
+from flask import Blueprint
+
+bp = Blueprint("console", __name__)
+
+from . import views  # noqa: E402,F401
