@@ -41,9 +41,10 @@ def register(app: Flask) -> None:
                      _l("The survey \"%(name)s\" has closed. Thank you for your interest.", name=exc.round_name))
 
     @app.errorhandler(AlreadyResponded)
-    def _already(exc):
+    def _already(exc: AlreadyResponded):
         return _page(409, _l("You have already taken part"),
-                     _l("This phone has already answered this survey. Each person answers once; thank you for your support!"))
+                     _l("This phone has already answered this survey. Each person answers once; thank you for your support!"),
+                     forget_token=exc.channel_token)
 
     @app.errorhandler(InvalidSubmission)
     def _invalid(exc):

@@ -27,7 +27,10 @@ class RoundNotOpen(SurveyError):
 
 
 class AlreadyResponded(SurveyError):
-    pass
+    def __init__(self, channel_token: str | None = None):
+        super().__init__("this device already answered the round")
+        #: Lets the page forget answers the phone still keeps for this channel.
+        self.channel_token = channel_token
 
 
 class InvalidSubmission(SurveyError):

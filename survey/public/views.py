@@ -57,7 +57,7 @@ def questionnaire(token: str):
     now = utcnow()
     submission.ensure_open(channel.round, now)
     if submission.device_has_responded(db.session, channel.round, _device_id()):
-        raise AlreadyResponded()
+        raise AlreadyResponded(channel.token)
     form = AnswerForm()
     form.ticket.data = submission.issue_ticket(current_app.config["SECRET_KEY"], channel, now)
     return _render_form(channel, form)

@@ -153,7 +153,7 @@ def submit_response(
         existing = find_response(session, ticket.submission_key)
         if existing is not None:
             return SubmissionOutcome("duplicate", existing)
-        raise AlreadyResponded()
+        raise AlreadyResponded(channel.token)
 
     questionnaire = round_.questionnaire_version.parsed
     communities = community_options(session, channel)
@@ -193,7 +193,7 @@ def submit_response(
         winner = find_response(session, ticket.submission_key)
         if winner is not None:
             return SubmissionOutcome("duplicate", winner)
-        raise AlreadyResponded()
+        raise AlreadyResponded(channel.token)
 
     for question_id, value in answer_set.answers.items():
         session.add(Answer(response_id=response_id, question_id=question_id, value=value))

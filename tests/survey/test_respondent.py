@@ -224,3 +224,38 @@ def test_every_question_has_a_label(app, client, round_):
         if q.options or q.type == "community":
             assert f'name="q_{q.id}"' in html
     assert html.count("<legend>") + html.count('class="qtext"') == len(questionnaire.questions)
+
+
+def test_server_error_page_is_chinese_and_keeps_nothing(app, client, round_, monkeypatch):
+    channel = round_.channels[0]
+    form = parse_form(client.get(_url(channel)).get_data(as_text=True))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("survey.services.submission.evaluate_answers", broken)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    reply = client.post(_url(channel), data=form.fields(complete_answers(round_.questionnaire_version.parsed, channel.unit.code)))
+    assert reply.status_code == 500
+    html = reply.get_data(as_text=True)
+    assert "出错了" in html and "已保存在本机" in html
+    assert "RuntimeError" not in html and "Traceback" not in html
+    assert _response_count() == 0
+
+
+def test_quality_flags_are_kept(app, client, round_):
+    channel = round_.channels[0]
+    questionnaire = round_.questionnaire_version.parsed
+    form = parse_form(client.get(_url(channel)).get_data(as_text=True))
+    # Submitted within a second of opening, every scale item the same answer.
+    client.post(_url(channel), data=form.fields(complete_answers(questionnaire, channel.unit.code)))
+    response = db.session.scalars(select(Response)).one()
+    assert set(response.quality_flags) == {"too_fast", "straight_lined"}
+
+
+def test_already_answered_page_forgets_the_phone_copy(app, client, round_):
+    channel = round_.channels[0]
+    form = parse_form(client.get(_url(channel)).get_data(as_text=True))
+    client.post(_url(channel), data=form.fields(complete_answers(round_.questionnaire_version.parsed, channel.unit.code)))
+    html = client.get(_url(channel)).get_data(as_text=True)
+    assert f'localStorage.removeItem("minyi:{channel.token}")' in html
