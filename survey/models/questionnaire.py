@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, event
@@ -50,14 +49,32 @@ class QuestionnaireVersion(db.Model):
 
     questionnaire: Mapped[Questionnaire] = relationship(back_populates="versions")
 
-    @cached_property
+    @property
     def parsed(self) -> QuestionnaireDefinition:
-        """The definition as ``questions`` schema objects (validated again)."""
-        return parse_questionnaire(self.definition, source=f"{self.questionnaire.code} v{self.version}")
+        """The definition as ``questions`` schema objects.
+
+        Parsed once per process and content: validating the definition on
+        every request would cost more than the rest of a submission.
+        """
+        return _parse_cached(self.checksum, self.id, self.definition)
 
     @property
     def is_published(self) -> bool:
         return self.published_at is not None
+
+
+_parsed_by_checksum: dict[str, QuestionnaireDefinition] = {}
+
+
+def _parse_cached(checksum: str, version_id: int, definition: dict[str, Any]) -> QuestionnaireDefinition:
+    # Keyed by content checksum, so an edited draft is parsed afresh.
+    found = _parsed_by_checksum.get(checksum)
+    if found is None:
+        found = parse_questionnaire(definition, source=f"questionnaire version {version_id}")
+        if len(_parsed_by_checksum) > 256:
+            _parsed_by_checksum.clear()
+        _parsed_by_checksum[checksum] = found
+    return found
 
 
 @event.listens_for(QuestionnaireVersion, "before_update")
