@@ -21,12 +21,14 @@ from .models.user import ROLES
 from .services import demo, export
 from .services.questionnaires import import_questionnaire_file
 from .services.qr import poster_pdf, qr_png, qr_svg
+from .services.tables import TableError
+from .services.units import import_population, import_units
 from .services.rounds import channel_posters, channel_url
 
 
 def register(app: Flask) -> None:
     for command in (init_db, demo_command, create_admin, import_questionnaire, export_responses,
-                    posters, qr_codes):
+                    posters, qr_codes, import_units_command, import_population_command):
         app.cli.add_command(command)
 
 
@@ -140,3 +142,35 @@ def qr_codes(round_id: int, output_dir: Path) -> None:
         (output_dir / f"{stem}.png").write_bytes(qr_png(url))
         (output_dir / f"{stem}.svg").write_bytes(qr_svg(url))
     click.echo(f"{len(round_.channels)} QR codes written to {output_dir}")
+
+
+def _import_table(importer, file: Path) -> dict:
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"{file}: cannot read file: {exc}") from exc
+    try:
+        result = importer(db.session, file.name, data)
+    except TableError as exc:
+        db.session.rollback()
+        raise click.ClickException("nothing imported:\n" + "\n".join(exc.problems)) from exc
+    db.session.commit()
+    return result
+
+
+@click.command("import-units")
+@with_appcontext
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def import_units_command(file: Path) -> None:
+    """Create or update units from CSV or Excel (code, name, parent code[, level])."""
+    result = _import_table(import_units, file)
+    click.echo(f"units: {result['created']} created, {result['updated']} updated")
+
+
+@click.command("import-population")
+@with_appcontext
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def import_population_command(file: Path) -> None:
+    """Replace population figures (unit code, gender, age group, population) from CSV or Excel."""
+    result = _import_table(import_population, file)
+    click.echo(f"population: {result['cells']} cells for {result['units']} units")

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import Babel
 
 LANG_COOKIE = "minyi_lang"
 
 
 def select_locale() -> str:
+    if not has_request_context():  # command line: the default language
+        from flask import current_app
+
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     return getattr(g, "locale", None) or _requested_locale()
 
 

@@ -1,5 +1,7 @@
 """ORM models, one module per aggregate."""
 
+from .audit import AuditEvent
+from .population import PopulationCell
 from .questionnaire import PublishedVersionChanged, Questionnaire, QuestionnaireVersion
 from .response import Answer, Response
 from .round import Channel, Round
@@ -8,7 +10,9 @@ from .user import User
 
 __all__ = [
     "Answer",
+    "AuditEvent",
     "Channel",
+    "PopulationCell",
     "PublishedVersionChanged",
     "Questionnaire",
     "QuestionnaireVersion",

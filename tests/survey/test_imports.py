@@ -1,0 +1,119 @@
+"""Importing units and population from CSV and Excel: all or nothing, every
+problem named by row, in Chinese."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from survey.extensions import db
+from survey.models import PopulationCell, Unit
+from survey.services.tables import TableError
+from survey.services.units import import_population, import_units
+
+UNITS_CSV = """编码,名称,上级编码
+D9,测试区,
+D9-S1,甲街道,D9
+D9-S1-C1,一社区,D9-S1
+D9-S1-C2,二社区,D9-S1
+D9-S2,乙街道,D9
+D9-S2-C1,三社区,D9-S2
+"""
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_units_from_csv_build_the_tree(app):
+    result = import_units(db.session, "units.csv", UNITS_CSV.encode("utf-8-sig"))
+    assert result == {"created": 6, "updated": 0}
+    c1 = db.session.scalars(select(Unit).where(Unit.code == "D9-S1-C1")).one()
+    assert (c1.level, c1.parent.code, c1.parent.level, c1.parent.parent.level) == ("community", "D9-S1", "street", "district")
+    # Importing again updates names in place.
+    again = import_units(db.session, "units.csv", UNITS_CSV.replace("一社区", "第一社区").encode())
+    assert again == {"created": 0, "updated": 6}
+    assert c1.name == "第一社区"
+
+
+def test_units_from_gbk_csv_and_from_excel(app):
+    import_units(db.session, "units.csv", UNITS_CSV.encode("gb18030"))
+    assert _count(Unit) == 6
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["code", "name", "parent", "level"])
+    sheet.append(["D9-S1-C3", "四社区", "D9-S1", "社区"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    import_units(db.session, "more.xlsx", buffer.getvalue())
+    assert db.session.scalars(select(Unit).where(Unit.code == "D9-S1-C3")).one().parent.code == "D9-S1"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("名称\n某区\n", "缺少列"),
+        ("编码,名称,上级编码\nA,甲区,\nA,乙区,\n", "第3行"),
+        ("编码,名称,上级编码\nA,甲区,\nB,乙街道,Z\n", "上级编码 Z"),
+        ("编码,名称,上级编码\nA,甲,B\nB,乙,A\n", "循环"),
+        ("编码,名称,上级编码\nA,甲,\nB,乙,A\nC,丙,B\nD,丁,C\n", "三级"),
+        ("编码,名称,上级编码,级别\nA,甲,,社区\n", "级别"),
+        ("编码,名称,上级编码,级别\nA,甲,,省\n", "未知级别"),
+        ("编码,名称\n,甲\n", "第2行"),
+    ],
+)
+def test_broken_unit_files_change_nothing(app, content, expected):
+    with pytest.raises(TableError) as raised:
+        import_units(db.session, "units.csv", content.encode())
+    assert expected in str(raised.value)
+    assert _count(Unit) == 0
+
+
+def test_unsupported_and_damaged_files(app):
+    with pytest.raises(TableError, match="CSV"):
+        import_units(db.session, "units.pdf", b"%PDF")
+    with pytest.raises(TableError, match="Excel"):
+        import_units(db.session, "units.xlsx", b"not a zip")
+    with pytest.raises(TableError, match="空"):
+        import_units(db.session, "units.csv", b"")
+
+
+def test_population_import_and_replace(app):
+    import_units(db.session, "units.csv", UNITS_CSV.encode())
+    rows = ["单位编码,性别,年龄组,人口"]
+    rows += [f"D9-S1-C1,{g},{a},{n}" for g in ("男", "女") for a, n in (("18_29", 100), ("60_plus", 80))]
+    result = import_population(db.session, "pop.csv", "\n".join(rows).encode())
+    assert result == {"cells": 4, "units": 1}
+    assert {(c.gender, c.age_group, c.population) for c in db.session.scalars(select(PopulationCell))} == {
+        ("male", "18_29", 100), ("male", "60_plus", 80), ("female", "18_29", 100), ("female", "60_plus", 80)}
+    import_population(db.session, "pop.csv", "单位编码,性别,年龄组,人口\nD9-S1-C1,男,18_29,\"1,200\"\n".encode())
+    assert _count(PopulationCell) == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("XX,男,18_29,10", "未知单位"), ("D9-S1-C1,男,18_29,-3", "整数"), ("D9-S1-C1,男,18_29,many", "整数"),
+     ("D9-S1-C1,,18_29,3", "性别")],
+)
+def test_broken_population_files_change_nothing(app, line, expected):
+    import_units(db.session, "units.csv", UNITS_CSV.encode())
+    import_population(db.session, "pop.csv", "单位编码,性别,年龄组,人口\nD9-S1-C1,女,18_29,5\n".encode())
+    with pytest.raises(TableError) as raised:
+        import_population(db.session, "pop.csv", f"单位编码,性别,年龄组,人口\nD9-S1-C2,男,18_29,7\n{line}\n".encode())
+    assert expected in str(raised.value)
+    assert [c.population for c in db.session.scalars(select(PopulationCell))] == [5]
+
+
+def test_import_commands(app, runner, tmp_path):
+    units = tmp_path / "units.csv"
+    units.write_text(UNITS_CSV, encoding="utf-8")
+    result = runner.invoke(args=["import-units", str(units)])
+    assert result.exit_code == 0 and "6 created" in result.output
+    pop = tmp_path / "pop.csv"
+    pop.write_text("单位编码,性别,年龄组,人口\nD9-S1-C1,男,18_29,10\nXX,女,18_29,5\n", encoding="utf-8")
+    result = runner.invoke(args=["import-population", str(pop)])
+    assert result.exit_code != 0 and "第3行" in result.output and "nothing imported" in result.output
+    assert _count(PopulationCell) == 0
