@@ -1,0 +1,210 @@
+"""Target verdicts: does a rate reach its target, and how sure are we?
+
+The office's question is "is this street's awareness rate at least 80%?". A
+drill answers it with an interval, not with the point estimate:
+
+* ``pass`` -- the interval's lower end is at or above the target;
+* ``fail`` -- the interval's upper end is below the target;
+* ``undecided`` -- the interval contains the target: more interviews are
+  needed (see ``more_needed``).
+
+References
+----------
+.. [1] Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*.
+   Wiley. Section 2.3 (design-based t statistics and degrees of freedom).
+.. [2] Korn, E. L. and Graubard, B. I. (1999). *Analysis of Health Surveys*.
+   Wiley. Section 5.2 (degrees of freedom of a design).
+.. [3] Clopper, C. J. and Pearson, E. S. (1934). The use of confidence or
+   fiducial limits illustrated in the case of the binomial. *Biometrika* 26,
+   404-413.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from scipy import stats
+
+from analysis.intervals import DEFAULT_CI_METHOD
+from analysis.planning import more_interviews_needed
+from analysis.results import Estimate, Interval
+
+__all__ = ["VERDICTS", "TargetResult", "one_sided_p_value", "target_verdict"]
+
+VERDICTS = ("pass", "fail", "undecided")
+
+Verdict = Literal["pass", "fail", "undecided"]
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """The verdict of one estimate against one target.
+
+    Attributes
+    ----------
+    verdict : {"pass", "fail", "undecided"}
+        From the interval, see :func:`target_verdict`.
+    p_value : float
+        One-sided p-value of H0 "the rate is at most the target" against H1
+        "the rate is above it". Small values support ``pass``.
+    more_needed : int or None
+        Further interviews that would decide an undecided verdict at the current
+        rate and design effect; ``None`` when already decided, or when no
+        sample size can decide it (the rate equals the target).
+    interval : Interval
+        The interval the verdict was read from.
+    target : float
+        The target rate.
+    note : str or None
+        Why the p-value or the search fell back to something else, if it did.
+    """
+
+    verdict: Verdict
+    p_value: float
+    more_needed: int | None
+    interval: Interval
+    target: float
+    note: str | None = None
+
+
+def _check_target(target: float, kind: str = "rate") -> float:
+    target = float(target)
+    if kind == "index":
+        if not 0.0 <= target <= 100.0:
+            raise ValueError(
+                f"target of an index must be a score between 0 and 100, got {target!r}"
+            )
+    elif not 0.0 <= target <= 1.0:
+        raise ValueError(f"target must be a rate between 0 and 1, got {target!r}")
+    return target
+
+
+def verdict_from_interval(interval: Interval, target: float) -> Verdict:
+    """``pass`` if ``low >= target``, ``fail`` if ``high < target``, else ``undecided``."""
+    if interval.low >= target:
+        return "pass"
+    if interval.high < target:
+        return "fail"
+    return "undecided"
+
+
+def one_sided_p_value(estimate: Estimate, target: float) -> tuple[float, str | None]:
+    """One-sided p-value for H0: rate <= target against H1: rate > target.
+
+    Parameters
+    ----------
+    estimate : Estimate
+        The estimate, with its design-based SE and degrees of freedom.
+    target : float
+        The target rate.
+
+    Returns
+    -------
+    p_value : float
+        The p-value.
+    note : str or None
+        Set when the exact binomial fallback was used.
+
+    Notes
+    -----
+    With a positive SE, the design-based t test (Lumley 2010, Section 2.3;
+    R's ``svyttest`` and ``confint(..., df = degf(design))``):
+
+    .. math:: t = (\\hat p - p_0)/\\mathrm{se}, \\qquad p = 1 - F_{t,\\,\\mathrm{df}}(t),
+
+    with the design's degrees of freedom (``Estimate.df``; the normal
+    distribution when it is infinite or missing).
+
+    When the SE is 0 -- every respondent answered yes, or every one no, and the
+    linearised variance vanishes (R returns NaN there) -- the exact binomial
+    test on the unweighted counts is used instead (Clopper and Pearson 1934):
+    :math:`p = P(X \\ge x \\mid n, p_0)`. With all yes this is :math:`p_0^n`,
+    with all no it is 1. For a satisfaction index (``kind="index"``, target on
+    0-100) the t test applies as such; with SE 0 there is no p-value (NaN).
+    """
+    kind = getattr(estimate, "kind", "rate")
+    target = _check_target(target, kind)
+    p_hat, se, df = estimate.estimate, estimate.se, estimate.df
+    if math.isfinite(se) and se > 0:
+        t = (p_hat - target) / se
+        if math.isfinite(df) and df > 0:
+            return float(stats.t.sf(t, df)), None
+        return float(stats.norm.sf(t)), None
+    n, x = int(estimate.n), int(estimate.successes)
+    if n < 1:
+        return math.nan, "no respondents: no p-value"
+    if kind == "index":
+        return math.nan, "SE is 0: no p-value for an index"
+    return (
+        float(stats.binom.sf(x - 1, n, target)),
+        "SE is 0: p-value from the exact binomial test on the counts",
+    )
+
+
+def target_verdict(
+    estimate: Estimate,
+    target: float,
+    level: float = 0.95,
+    method: str = DEFAULT_CI_METHOD,
+) -> TargetResult:
+    """Judge an estimate against a target rate.
+
+    Parameters
+    ----------
+    estimate : Estimate
+        From ``analysis.estimators.estimate_rates``.
+    target : float
+        Target rate between 0 and 1, e.g. 0.8 (for a satisfaction index,
+        ``kind="index"``: a score between 0 and 100, e.g. 85).
+    level : float, default 0.95
+        Confidence level of the interval.
+    method : str, default ``analysis.intervals.DEFAULT_CI_METHOD``
+        Interval method, one of ``analysis.intervals.CI_METHODS``.
+
+    Returns
+    -------
+    TargetResult
+        Verdict, one-sided p-value, further interviews needed, the interval.
+
+    Notes
+    -----
+    The verdict follows the interval at ``level``: ``pass`` when its lower end
+    is at or above the target, ``fail`` when its upper end is below, else
+    ``undecided``. The p-value is that of :func:`one_sided_p_value`; with
+    ``level = 0.95`` a two-sided interval corresponds to one-sided tests at
+    2.5%, so ``pass`` normally comes with ``p_value < 0.025`` under the normal
+    and t intervals (Wilson, logit and the beta intervals need not agree
+    exactly). ``more_needed`` is computed by
+    :func:`analysis.planning.more_interviews_needed` with the same interval
+    method, keeping the current rate and design effect.
+
+    Examples
+    --------
+    >>> r = target_verdict(estimate, 0.8)  # doctest: +SKIP
+    >>> r.verdict, r.more_needed           # doctest: +SKIP
+    ('undecided', 143)
+    """
+    target = _check_target(target, getattr(estimate, "kind", "rate"))
+    interval = estimate.ci(level=level, method=method)
+    verdict = verdict_from_interval(interval, target)
+    p_value, note = one_sided_p_value(estimate, target)
+    more = None
+    if verdict == "undecided" and estimate.n >= 1:
+        more = more_interviews_needed(estimate, target, level=level, method=method)
+        if more is None:
+            extra = (
+                "the rate equals the target: no sample size can decide"
+                if estimate.estimate == target
+                else "cannot be decided within the search limit"
+            )
+            note = extra if note is None else f"{note}; {extra}"
+    return TargetResult(
+        verdict=verdict,
+        p_value=p_value,
+        more_needed=more,
+        interval=interval,
+        target=target,
+        note=note,
+    )

@@ -1,0 +1,163 @@
+"""Minyi's estimates, SEs and intervals against R's survey package.
+
+Expected values: reference/expected/*.csv, written by reference/make_reference.R
+(R survey 4.1; the R code for every column is in that script). Tolerances are
+those of the issue: estimates 1e-9, standard errors 1e-7, intervals 1e-6
+(absolute); design effects 1e-7 relative.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from functools import cache
+
+import numpy as np
+import pytest
+from analysis_reference import REFERENCE, dataset, design, num, read_csv
+
+from analysis import estimate_rates, satisfaction_index
+
+CI_COLUMNS = {
+    "normal": "mean",
+    "logit": "xlogit",
+    "korn-graubard": "beta",
+    "wilson": "wilson",
+    "clopper-pearson": "cp",
+}
+FILES = ("drill", "large", "drill_lonely_adjust", "drill_lonely_certainty")
+
+
+@cache
+def expected(file: str):
+    t = read_csv(REFERENCE / "expected" / f"{file}.csv")
+    rows = [dict(zip(t, vals)) for vals in zip(*t.values())]
+    groups = defaultdict(list)
+    for r in rows:
+        groups[(r["design"], r["indicator"], r["by"])].append(r)
+    return groups
+
+
+def _cases():
+    for f in FILES:
+        for key in expected(f):
+            yield pytest.param(f, *key, id=f"{f}-{'-'.join(k or 'overall' for k in key)}")
+
+
+@cache
+def ours(ds: str, dname: str, indicator: str, by: str):
+    d = dataset(ds)
+    des = design(ds, dname)
+    byv = np.array(d[by]) if by else None
+    if indicator == "score":
+        res = satisfaction_index(des, num(d["score"]), by=byv, indicator="score")
+    else:
+        res = estimate_rates(des, {indicator: num(d[indicator])}, by=byv)
+    if by:
+        return {e.domain: e for e in res if e.domain is not None}
+    return {None: res[0]}
+
+
+def f(x: str) -> float:
+    return math.nan if x == "NA" else float(x)
+
+
+@pytest.mark.parametrize(("file", "dname", "indicator", "by"), list(_cases()))
+def test_matches_r(file, dname, indicator, by):
+    ds = "large" if file == "large" else "drill"
+    got = ours(ds, dname, indicator, by)
+    for r in expected(file)[(dname, indicator, by)]:
+        dom = None if r["domain"] == "NA" else r["domain"]
+        e = got[dom]
+        where = f"{dname}/{indicator}/{by or 'overall'}={dom} level={r['level']}"
+        assert e.n == int(r["n"]), where
+        assert e.df == f(r["df"]), where
+        assert abs(e.estimate - f(r["estimate"])) <= 1e-9, where
+        se_r = f(r["se"])
+        p = f(r["estimate"])
+        unit_var = max(p * (1 - p), 0.0) if r["kind"] == "rate" else 1.0
+        if se_r**2 <= 1e-12 * unit_var:
+            # R's variance is 0 up to rounding (everyone yes, or a domain inside one
+            # PSU); its intervals then rest on noise. Minyi reports 0 and says so.
+            assert e.se == 0.0, where
+            assert e.ci(f(r["level"])).note, where
+            continue
+        assert abs(e.se - se_r) <= 1e-7, (where, e.se, se_r)
+        if se_r > 0:
+            assert e.se == pytest.approx(se_r, rel=1e-7), where
+            assert e.deff == pytest.approx(f(r["deff"]), rel=1e-7), where
+        level = f(r["level"])
+        if r["kind"] == "index":
+            iv = e.ci(level, "normal")
+            if not math.isnan(f(r["t_low"])):
+                # R's confint is not clipped; Minyi keeps the index within 0-100.
+                assert abs(iv.low - max(f(r["t_low"]), 0.0)) <= 1e-6, where
+                assert abs(iv.high - min(f(r["t_high"]), 100.0)) <= 1e-6, where
+            continue
+        assert e.successes == int(r["successes"]), where
+        for method, col in CI_COLUMNS.items():
+            lo, hi = f(r[f"{col}_low"]), f(r[f"{col}_high"])
+            iv = e.ci(level, method)
+            if math.isnan(lo) or math.isnan(hi):
+                # R gives nothing usable (variance 0 or no df): Minyi says what it did.
+                assert iv.note, (where, method)
+                assert 0.0 <= iv.low <= iv.high <= 1.0, (where, method)
+                continue
+            assert abs(iv.low - lo) <= 1e-6, (where, method, iv.low, lo)
+            assert abs(iv.high - hi) <= 1e-6, (where, method, iv.high, hi)
+            assert iv.note is None, (where, method)
+
+
+def test_reference_covers_every_design():
+    designs = {k[0] for f in FILES for k in expected(f)}
+    assert {
+        "srs",
+        "weighted",
+        "strat",
+        "clus",
+        "clus_fpc",
+        "ps",
+        "ps_clus",
+        "rake",
+        "rake_clus",
+        "ps_rake",
+        "rake_trim",
+        "lonely_adjust",
+        "lonely_certainty",
+    } <= designs
+
+
+def test_reference_has_degenerate_domains():
+    rows = [r for g in expected("drill").values() for r in g]
+    zero = [r for r in rows if r["se"] != "NA" and float(r["se"]) == 0.0]
+    tiny = [r for r in rows if r["n"] == "3"]
+    assert zero and tiny
+
+
+def test_korn_graubard_reproduces_svyciprop_beta_with_its_row_count():
+    """svyciprop(method="beta") uses nrow(design) - 1 for the t numerator.
+
+    For a domain of a calibrated design that is every row of the sample, and
+    for an uncalibrated one the domain's rows including missing answers. Minyi
+    uses the respondents n (what beta_low/beta_high hold); given R's row count
+    the same function gives R's own numbers.
+    """
+    from analysis import korn_graubard_interval
+
+    checked = differs = 0
+    for file in ("drill", "large"):
+        for rows in expected(file).values():
+            for r in rows:
+                if r["kind"] != "rate" or r["svyciprop_beta_low"] == "NA":
+                    continue
+                p, se = f(r["estimate"]), f(r["se"])
+                if se**2 <= 1e-12 * p * (1 - p):
+                    continue
+                low, high = korn_graubard_interval(
+                    p, se * se, int(r["nrow_design"]), f(r["df"]), f(r["level"])
+                )
+                assert abs(low - f(r["svyciprop_beta_low"])) <= 1e-6
+                assert abs(high - f(r["svyciprop_beta_high"])) <= 1e-6
+                checked += 1
+                differs += r["nrow_design"] != r["n"]
+    assert checked > 1000 and differs > 100
