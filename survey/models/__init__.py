@@ -4,12 +4,13 @@ from .audit import AuditEvent
 from .population import PopulationCell
 from .questionnaire import PublishedVersionChanged, Questionnaire, QuestionnaireVersion
 from .response import Answer, Response
-from .round import Channel, Round
+from .round import Channel, Round, RoundQuota
 from .unit import Unit
-from .user import User
+from .user import ApiToken, User
 
 __all__ = [
     "Answer",
+    "ApiToken",
     "AuditEvent",
     "Channel",
     "PopulationCell",
@@ -18,6 +19,7 @@ __all__ = [
     "QuestionnaireVersion",
     "Response",
     "Round",
+    "RoundQuota",
     "Unit",
     "User",
 ]

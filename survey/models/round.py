@@ -37,11 +37,14 @@ class Round(db.Model):
     targets: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: Refuse a second response from the same device cookie in this round.
     one_response_per_device: Mapped[bool] = mapped_column(default=True)
+    #: Quality flags whose responses the results leave out (counted in the methodology).
+    excluded_flags: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["too_fast"])
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
     unit: Mapped[Unit] = relationship()
     channels: Mapped[list[Channel]] = relationship(back_populates="round", order_by="Channel.id")
+    quotas: Mapped[list[RoundQuota]] = relationship(back_populates="round", cascade="all, delete-orphan")
 
     def state_at(self, now: datetime) -> str:
         """``not_open``, ``open`` or ``closed`` at ``now``."""
@@ -77,4 +80,22 @@ class Channel(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     round: Mapped[Round] = relationship(back_populates="channels")
+    unit: Mapped[Unit] = relationship()
+
+
+class RoundQuota(db.Model):
+    """How many responses a round wants from a unit (its sample size)."""
+
+    __tablename__ = "round_quotas"
+    __table_args__ = (
+        UniqueConstraint("round_id", "unit_id"),
+        CheckConstraint("quota >= 0", name="quota_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    quota: Mapped[int]
+
+    round: Mapped[Round] = relationship(back_populates="quotas")
     unit: Mapped[Unit] = relationship()

@@ -41,3 +41,21 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+
+class ApiToken(db.Model):
+    """A token the office's own systems use for the JSON API. Only a hash is
+    stored; the token is shown once, when an administrator creates it."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    #: SHA-256 of the token.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The account whose permissions the token carries.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
