@@ -42,8 +42,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .api import bp as api_bp
     from .console import bp as console_bp
     from .public import bp as public_bp
 
+    # The API authenticates every request by token; there is no session to forge.
+    csrf.exempt(api_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(console_bp, url_prefix="/console")

@@ -43,11 +43,15 @@ def init_db() -> None:
 @click.command("demo")
 @with_appcontext
 @click.option("--days", default=30, show_default=True, help="How long the demo round stays open.")
-def demo_command(days: int) -> None:
-    """Load the standard questionnaire, a demo district and an open drill round;
-    print each channel's respondent URL, one per line."""
+@click.option("--responses", default=0, show_default=True, help="Also store this many simulated responses.")
+def demo_command(days: int, responses: int) -> None:
+    """Load the standard questionnaire, a demo district (with population figures)
+    and an open drill round; print each channel's respondent URL, one per line."""
     upgrade_database(current_app)
     round_ = demo.load_demo(db.session, open_for=timedelta(days=days))
+    demo.load_demo_population(db.session)
+    if responses:
+        demo.simulate_responses(db.session, round_, responses, seed=round_.id)
     db.session.commit()
     base = current_app.config["PUBLIC_BASE_URL"]
     for channel in round_.channels:

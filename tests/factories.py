@@ -7,7 +7,7 @@ from datetime import timedelta
 from survey.extensions import db
 from survey.models import Channel, Round
 from survey.models.types import utcnow
-from survey.services.demo import load_demo
+from survey.services.demo import load_demo, simulate_responses
 
 
 def demo_round(**changes) -> Round:
@@ -47,3 +47,9 @@ def complete_answers(questionnaire, community_code: str, choice_index: int = 0) 
         elif q.type == "text":
             answers[q.id] = "希望多组织志愿服务活动"
     return answers
+
+
+def submit_responses(round_, count: int, seed: int = 1, screened_share: float = 0.05) -> None:
+    """Store ``count`` plausible responses through the real submission service."""
+    simulate_responses(db.session, round_, count, seed=seed, screened_share=screened_share)
+    db.session.commit()

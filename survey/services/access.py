@@ -39,3 +39,44 @@ def top_units(session: Session, user: User) -> list[Unit]:
     if user.role in ("admin", "viewer"):
         return list(session.scalars(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.code)))
     return [user.unit] if user.unit is not None else []
+
+
+def visible_unit_codes(session: Session, user: User) -> set[str] | None:
+    """Codes of the units the user may see; None means all."""
+    ids = visible_unit_ids(session, user)
+    if ids is None:
+        return None
+    return {code for code in session.scalars(select(Unit.code).where(Unit.id.in_(ids)))}
+
+
+def can_see_round(session: Session, user: User, round_) -> bool:
+    """A round is visible when it covers any unit the user may see."""
+    ids = visible_unit_ids(session, user)
+    if ids is None:
+        return True
+    area = {round_.unit_id, *(u.id for u in round_.unit.descendants())}
+    return bool(area & ids)
+
+
+# --- console roles (issue 4 item 1) -----------------------------------------
+# admin: everything; viewer: reads everything, changes nothing; staff: reads
+# its own unit and the units under it, and may add QR site channels there.
+
+
+def can_read_all(user: User) -> bool:
+    """Administrators and viewers read every unit; staff only their subtree."""
+    return user.role in ("admin", "viewer")
+
+
+def can_change_unit(session: Session, user: User, unit: Unit) -> bool:
+    """Unit-level changes (a QR site channel): administrators anywhere, staff
+    within their own units; viewers never."""
+    if user.role == "admin":
+        return True
+    return user.role == "staff" and can_see_unit(session, user, unit)
+
+
+def visible_channels(session: Session, user: User, round_) -> list:
+    """The round's channels whose unit the user may see."""
+    ids = visible_unit_ids(session, user)
+    return [c for c in round_.channels if ids is None or c.unit_id in ids]

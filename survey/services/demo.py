@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import random
+
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from questions import STANDARD_QUESTIONNAIRE_PATH
 
-from ..models import Round, Unit
+from ..models import PopulationCell, Round, Unit
 from ..models.types import utcnow
 from .questionnaires import import_questionnaire
 from .rounds import add_channels, create_round
+from .submission import Ticket, submit_response
 
 DEMO_DISTRICT = ("D01", "示范区")
 DEMO_STREETS = {
@@ -61,3 +64,63 @@ def load_demo(session: Session, open_for: timedelta = timedelta(days=30)) -> Rou
     add_channels(session, round_, communities)
     session.refresh(round_)
     return round_
+
+
+#: Demo population by age group (per community and gender): older residents
+#: are fewer in the population than among the people a drill reaches.
+DEMO_AGE_POPULATION = {"18_29": 900, "30_44": 1100, "45_59": 1000, "60_plus": 800}
+
+
+def load_demo_population(session: Session) -> int:
+    """Population cells for every demo community (replacing earlier ones). Flushes."""
+    communities = [
+        session.scalar(select(Unit).where(Unit.code == code))
+        for members in DEMO_STREETS.values() for code, _ in members
+    ]
+    created = 0
+    for index, unit in enumerate(communities):
+        for gender in ("male", "female"):
+            for age_group, base in DEMO_AGE_POPULATION.items():
+                cell = session.scalar(select(PopulationCell).where(
+                    PopulationCell.unit_id == unit.id, PopulationCell.gender == gender,
+                    PopulationCell.age_group == age_group))
+                if cell is None:
+                    cell = PopulationCell(unit=unit, gender=gender, age_group=age_group, population=0)
+                    session.add(cell)
+                    created += 1
+                cell.population = base + 37 * index
+    session.flush()
+    return created
+
+
+def simulate_responses(session: Session, round_: Round, count: int, seed: int = 1,
+                       screened_share: float = 0.05) -> None:
+    """Store ``count`` plausible responses through the real submission service:
+    mostly favourable answers (the first options), some screened out, older
+    residents over-represented as in a real drill. Flushes; the caller commits."""
+    rng = random.Random(seed)
+    questionnaire = round_.questionnaire_version.parsed
+    channels = list(round_.channels)
+    now = utcnow()
+    for i in range(count):
+        channel = channels[rng.randrange(len(channels))]
+        # Communities differ a little, so rankings have something to show.
+        skew = 0.35 + 0.3 * (channel.id % 5) / 4
+        raw: dict[str, list[str]] = {}
+        for q in questionnaire.questions:
+            if q.screening is not None:
+                eligible = sorted(q.screening.eligible)
+                others = [o.code for o in q.options if o.code not in q.screening.eligible]
+                raw[q.id] = [others[0] if others and rng.random() < screened_share else eligible[0]]
+            elif q.type == "community":
+                raw[q.id] = [channel.unit.code]
+            elif q.type == "multiple_choice":
+                raw[q.id] = [rng.choice(q.options).code]
+            elif q.variable == "age_group":
+                raw[q.id] = [rng.choices(q.options, [1, 2, 3, 4][: len(q.options)])[0].code]
+            elif q.options:
+                weights = [max(0.04, skew ** k) for k in range(len(q.options))]
+                raw[q.id] = [rng.choices(q.options, weights)[0].code]
+        ticket = Ticket(f"demo-{round_.id}-{seed}-{i}", channel.id, now - timedelta(minutes=rng.randint(3, 30)))
+        submit_response(session, channel, ticket, raw, device_id=None, network=None, now=now,
+                        locale="zh", min_seconds_per_question=1.5)

@@ -1,0 +1,60 @@
+"""GET /api/v1/rounds/<id>/results?by=unit — the same numbers as the report."""
+
+from __future__ import annotations
+
+from flask import g, jsonify, request
+
+from ..exceptions import SetupError
+from ..extensions import db
+from ..models import Round
+from ..services import access, api_tokens, reporting
+from ..services.result_rows import result_rows
+from . import bp
+
+
+def _error(status: int, message: str):
+    response = jsonify({"error": message})
+    response.status_code = status
+    return response
+
+
+@bp.before_request
+def _authenticate():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    user = api_tokens.user_for_token(db.session, token.strip()) if scheme.lower() == "bearer" and token else None
+    if user is None:
+        response = _error(401, "a valid API token is required (Authorization: Bearer <token>)")
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+    g.api_user = user
+
+
+@bp.get("/rounds/<int:round_id>/results")
+def round_results(round_id: int):
+    """The round's indicator results, overall and by street or unit."""
+    by = request.args.get("by", "unit")
+    if by not in ("unit", "street", "none"):
+        return _error(400, "by must be one of unit, street, none")
+    round_ = db.session.get(Round, round_id)
+    user = g.api_user
+    visible = access.visible_unit_codes(db.session, user)
+    if round_ is None or not access.can_see_round(db.session, user, round_):
+        return _error(404, "no such round")
+    try:
+        options = reporting.ReportOptions(
+            ci_method=request.args.get("ci", reporting.DEFAULT_CI_METHOD),
+            level=float(request.args.get("level", 0.95)),
+        )
+        report, meta = reporting.round_report(db.session, round_, options)
+    except (SetupError, ValueError) as exc:
+        return _error(400, str(exc))
+    m = report.methodology
+    return jsonify({
+        "round": {"id": round_.id, "name": round_.name, "kind": round_.kind, "area": meta.area_name},
+        "methodology": {
+            "weighting": m.weighting, "weighting_note": m.weighting_note, "ci_method": m.ci_method, "level": m.level,
+            "responses": m.n_rows, "used": m.n_used, "exclusions": dict(m.exclusions), "design": m.design,
+        },
+        "results": result_rows(report, by, visible),
+    })

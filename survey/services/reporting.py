@@ -1,0 +1,241 @@
+"""A round's results: responses read from the database into arrays, and the
+report computed by ``analysis.report`` — the one source of every number on
+the results page, in the PDF, the workbook and the API.
+
+Reports are cached per process, keyed by the round's response count and
+newest response id, so the page, its charts and the downloads a user asks
+for in a row compute the report once and always show the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Text, cast, func, select
+from sqlalchemy.orm import Session
+
+from analysis.intervals import CI_METHODS, DEFAULT_CI_METHOD  # noqa: F401 (re-exported)
+from analysis.report import IndicatorSpec, Report, ReportInput, ReportMeta, build_report
+from questions import Question, Questionnaire, indicator_value, score_value
+
+from ..exceptions import SetupError
+from ..models import Answer, PopulationCell, Response, Round, Unit
+from ..models.types import utcnow
+
+STATUS_SCREENED_OUT = "screened_out"
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    ci_method: str = DEFAULT_CI_METHOD
+    level: float = 0.95
+    compare_to: int | None = None  # id of an earlier round
+    ranking_indicator: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.ci_method not in CI_METHODS:
+            raise SetupError(f"unknown interval method {self.ci_method!r}; use one of {', '.join(CI_METHODS)}")
+        if not 0.5 <= self.level < 1:
+            raise SetupError("the confidence level must be between 0.5 and 1")
+
+
+def indicator_specs(questionnaire: Questionnaire, targets: dict[str, float]) -> list[tuple[IndicatorSpec, Question]]:
+    """The rates (one per counted question) and satisfaction indices to report."""
+    specs: list[tuple[IndicatorSpec, Question]] = []
+    seen: set[str] = set()
+    for q in questionnaire.counted_questions:
+        key = q.indicator if q.indicator not in seen else f"{q.indicator}.{q.id}"
+        seen.add(key)
+        name = questionnaire.indicators[q.indicator].name.zh
+        specs.append((IndicatorSpec(key, name, targets.get(q.indicator), "rate"), q))
+    for q in questionnaire.questions:
+        if q.scores and q.indicator:
+            name = f"{questionnaire.indicators[q.indicator].name.zh}（指数）"
+            specs.append((IndicatorSpec(f"{q.indicator}.index", name, None, "index"), q))
+    return specs
+
+
+def _decoder(question: Question, kind: str) -> dict[str, tuple[float, bool]]:
+    """Stored JSON text of each possible answer -> (value, is "don't know").
+
+    Decoding by table lookup instead of json.loads per answer keeps a
+    100,000-response round fast."""
+    table = {}
+    for code in question.codes:
+        value = indicator_value(question, code) if kind == "rate" else score_value(question, code)
+        table[json.dumps(code)] = (np.nan if value is None else float(value), code in question.excluded)
+    return table
+
+
+def report_input(session: Session, round_: Round, options: ReportOptions) -> ReportInput:
+    """Read a round's responses into the arrays ``analysis.report`` takes."""
+    questionnaire = round_.questionnaire_version.parsed
+    specs = indicator_specs(questionnaire, round_.effective_targets())
+    units = {u.id: u for u in session.scalars(select(Unit))}
+    rows = session.execute(
+        select(Response.id, Response.status, cast(Response.quality_flags, Text), Response.unit_id)
+        .where(Response.round_id == round_.id)
+        .order_by(Response.id)
+    ).all()
+    n = len(rows)
+    position = {row[0]: i for i, row in enumerate(rows)}
+    unit_code = np.empty(n, dtype=object)
+    street_code = np.empty(n, dtype=object)
+    excluded = np.zeros(n, dtype=bool)
+    exclusions: dict[str, int] = {STATUS_SCREENED_OUT: 0, **{flag: 0 for flag in round_.excluded_flags}}
+    for i, (_, status, flags_text, unit_id) in enumerate(rows):
+        unit = units[unit_id]
+        unit_code[i] = unit.code
+        street = unit.parent if unit.level == "community" and unit.parent is not None else unit
+        street_code[i] = street.code
+        if status == STATUS_SCREENED_OUT:
+            excluded[i] = True
+            exclusions[STATUS_SCREENED_OUT] += 1
+            continue
+        for flag in json.loads(flags_text or "[]"):
+            if flag in exclusions:
+                exclusions[flag] += 1
+                excluded[i] = True
+
+    values = {spec.key: np.full(n, np.nan) for spec, _ in specs}
+    dont_know = {spec.key: np.zeros(n, dtype=bool) for spec, _ in specs}
+    by_question: dict[str, list[tuple[str, dict]]] = {}
+    for spec, q in specs:
+        by_question.setdefault(q.id, []).append((spec.key, _decoder(q, spec.kind)))
+    variables = {q.variable: q.id for q in questionnaire.questions if q.variable in ("gender", "age_group")}
+    demographics = {name: np.full(n, "", dtype=object) for name in ("gender", "age_group")}
+    wanted = set(by_question) | set(variables.values())
+    question_variable = {qid: name for name, qid in variables.items()}
+    answers = session.execute(
+        select(Answer.response_id, Answer.question_id, cast(Answer.value, Text))
+        .join(Response, Response.id == Answer.response_id)
+        .where(Response.round_id == round_.id, Answer.question_id.in_(wanted))
+    )
+    for response_id, question_id, raw in answers:
+        i = position[response_id]
+        variable = question_variable.get(question_id)
+        if variable is not None:
+            demographics[variable][i] = json.loads(raw)
+            continue
+        for key, table in by_question[question_id]:
+            decoded = table.get(raw)
+            if decoded is None:  # a list (multiple choice) or an unforeseen form
+                q = questionnaire.question(question_id)
+                value = json.loads(raw)
+                v = indicator_value(q, value)
+                decoded = (np.nan if v is None else float(v), False)
+            values[key][i], dont_know[key][i] = decoded
+
+    area_ids = {round_.unit_id, *(u.id for u in round_.unit.descendants())}
+    return ReportInput(
+        indicators=[spec for spec, _ in specs],
+        values=values,
+        dont_know=dont_know,
+        unit=unit_code.astype(str),
+        street=street_code.astype(str),
+        gender=demographics["gender"].astype(str),
+        age_group=demographics["age_group"].astype(str),
+        excluded=excluded,
+        exclusions=exclusions,
+        unit_names={u.code: u.name for u in units.values() if u.level == "community"},
+        street_names={u.code: u.name for u in units.values() if u.level != "community"},
+        population=_population(session, units, area_ids),
+        level=options.level,
+        ci_method=options.ci_method,
+    )
+
+
+def _population(session: Session, units: dict[int, Unit], area_ids: set[int]) -> list[tuple[dict, float]] | None:
+    """Population cells by street x gender x age group (communities summed to their street)."""
+    totals: dict[tuple[str, str, str], float] = {}
+    for cell in session.scalars(select(PopulationCell).where(PopulationCell.unit_id.in_(area_ids))):
+        unit = units[cell.unit_id]
+        street = unit.parent if unit.level == "community" and unit.parent is not None else unit
+        key = (street.code, cell.gender, cell.age_group)
+        totals[key] = totals.get(key, 0.0) + cell.population
+    if not totals:
+        return None
+    return [({"street": s, "gender": g, "age_group": a}, count) for (s, g, a), count in sorted(totals.items())]
+
+
+_cache: OrderedDict[tuple, Report] = OrderedDict()
+_cache_lock = threading.Lock()
+_CACHE_SIZE = 32
+
+
+def _fingerprint(session: Session, round_: Round) -> tuple:
+    count, newest = session.execute(
+        select(func.count(Response.id), func.max(Response.id)).where(Response.round_id == round_.id)
+    ).one()
+    population = session.scalar(select(func.count(PopulationCell.id)))
+    population_sum = session.scalar(select(func.sum(PopulationCell.population)))
+    return (round_.id, count, newest, population, population_sum, round_.questionnaire_version.checksum,
+            json.dumps(round_.targets, sort_keys=True), json.dumps(sorted(round_.excluded_flags)))
+
+
+def round_report(session: Session, round_: Round, options: ReportOptions = ReportOptions()) -> tuple[Report, ReportMeta]:
+    """The round's report (and what it is about), computed or from the cache.
+
+    :raises SetupError: the round to compare with is unknown or the round itself.
+    """
+    earlier = None
+    if options.compare_to is not None:
+        earlier = session.get(Round, options.compare_to)
+        if earlier is None or earlier.id == round_.id:
+            raise SetupError("the round to compare with does not exist")
+    key = (_fingerprint(session, round_), options,
+           _fingerprint(session, earlier) if earlier is not None else None)
+    with _cache_lock:
+        report = _cache.get(key)
+        if report is not None:
+            _cache.move_to_end(key)
+    if report is None:
+        previous = None
+        if earlier is not None:
+            previous, _ = round_report(session, earlier, ReportOptions(options.ci_method, options.level))
+        report = build_report(report_input(session, round_, options), previous, options.ranking_indicator)
+        with _cache_lock:
+            _cache[key] = report
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+    meta = ReportMeta(
+        round_name=round_.name,
+        round_kind=round_.kind,
+        area_name=round_.unit.name,
+        generated_at=utcnow(),
+        compared_round_name=earlier.name if earlier is not None else None,
+        unit_levels={u.code: u.level for u in [round_.unit, *round_.unit.descendants()]},
+    )
+    return report, meta
+
+
+def question_counts(session: Session, round_: Round) -> list[dict]:
+    """How often each option of each choice question was chosen (complete responses)."""
+    questionnaire = round_.questionnaire_version.parsed
+    rows = session.execute(
+        select(Answer.question_id, cast(Answer.value, Text), func.count())
+        .join(Response, Response.id == Answer.response_id)
+        .where(Response.round_id == round_.id, Response.status == "complete")
+        .group_by(Answer.question_id, cast(Answer.value, Text))
+    ).all()
+    counted: dict[tuple[str, str], int] = {}
+    for question_id, raw, count in rows:
+        value = json.loads(raw)
+        for code in value if isinstance(value, list) else [value]:
+            counted[(question_id, str(code))] = counted.get((question_id, str(code)), 0) + count
+    result = []
+    for q in questionnaire.questions:
+        if not q.options:
+            continue
+        total = sum(counted.get((q.id, o.code), 0) for o in q.options)
+        for option in q.options:
+            count = counted.get((q.id, option.code), 0)
+            result.append({
+                "question_id": q.id, "question_text": q.text.zh, "option_code": option.code,
+                "option_label": option.label.zh, "count": count, "share": count / total if total else 0.0,
+            })
+    return result
