@@ -299,6 +299,8 @@ def build_report(
     rate_keys = [s.key for s in data.indicators if s.kind == "rate"]
     if ranking_indicator is not None and ranking_indicator not in rate_keys:
         raise ValueError(f"unknown ranking indicator {ranking_indicator!r}; use one of {', '.join(rate_keys)}")
+    if np.count_nonzero(~np.asarray(data.excluded, dtype=bool)) == 0:
+        return _empty_report(data)
     design, methodology = _weighted_design(data)
     overall = _results(_estimates(design, data, None), data, {})
     by_street = [r for r in _results(_estimates(design, data, data.street), data, data.street_names) if r.domain]
@@ -339,3 +341,16 @@ def build_report(
         methodology=methodology,
         unit_names={**data.street_names, **data.unit_names},
     )
+
+
+def _empty_report(data: ReportInput) -> Report:
+    """Nothing to estimate yet (no responses, or every one left out)."""
+    n_rows = len(data.unit)
+    methodology = Methodology(
+        weighting="unweighted", weighting_note="no usable responses", cells=0, collapsed_cells=0,
+        ci_method=data.ci_method, level=data.level, n_rows=n_rows, n_used=0,
+        exclusions=dict(data.exclusions), kish_deff=float("nan"), weight_ratio=float("nan"),
+    )
+    return Report(overall=[], by_street=[], by_unit=[], ranking=[], ranking_basis="composite",
+                  weak_items=[], changes=[], methodology=methodology,
+                  unit_names={**data.street_names, **data.unit_names})

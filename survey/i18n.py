@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, g, has_request_context, request
-from flask_babel import Babel
+from flask_babel import Babel, refresh
 
 LANG_COOKIE = "minyi_lang"
 
@@ -42,6 +42,9 @@ def init_i18n(app: Flask, babel: Babel) -> None:
     @app.before_request
     def _remember_locale() -> None:
         g.locale = _requested_locale()
+        # Flask-Babel caches locale and catalog on the app context; a context
+        # that outlives one request (tests, CLI) must not keep the last one's.
+        refresh()
 
     @app.after_request
     def _keep_lang_choice(response):

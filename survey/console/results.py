@@ -107,7 +107,9 @@ def report_pdf(round_id: int):
     unit = _unit_filter(round_)
     report, meta = _report(round_)
     name = f"report-round-{round_.id}" + (f"-{unit.code}" if unit else "") + ".pdf"
-    return _download(render(report, meta, unit=unit.code if unit else None), "application/pdf", name)
+    sub_units = tuple(u.code for u in unit.descendants()) if unit else ()
+    body = render(report, meta, unit=unit.code if unit else None, sub_units=sub_units)
+    return _download(body, "application/pdf", name)
 
 
 @bp.get("/rounds/<int:round_id>/results.xlsx")

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -12,30 +20,20 @@ from sqlalchemy import select
 from ..extensions import db, login_manager
 from ..models import Round, User
 from ..models.types import utcnow
-from ..services import accounts, progress
-from ..services.qr import poster_pdf
+from ..services import access, accounts, progress
+from ..services.qr import poster_pdf, qr_png
 from ..services.rounds import channel_posters, channel_url
 from . import bp
-from .forms import LoginForm
+from .auth import can_change, channel_or_404, round_or_404, signed_in, visible_unit_ids
+from .forms import LoginForm, SiteChannelForm, choices
+from .setup import site_channel_choices
 
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
-
-
-def admin_required(view):
-    """Round-wide pages and downloads are for office administrators (staff
-    scoping per unit comes with the full console)."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if current_user.role != "admin":
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
+    # A deactivated account's open sessions end at its next request.
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -45,6 +43,7 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(db.session, form.username.data, form.password.data)
         if user is not None:
+            # Permanent: the session cookie expires after PERMANENT_SESSION_LIFETIME.
             session.permanent = True
             login_user(user)
             return redirect(url_for("console.rounds"))
@@ -60,46 +59,81 @@ def logout():
 
 
 @bp.get("/")
-@admin_required
+@signed_in
 def rounds():
-    """All rounds with their state and response counts."""
+    """The rounds the user may see, with their state and response counts."""
     all_rounds = db.session.scalars(select(Round).order_by(Round.opens_at.desc())).all()
+    visible = [r for r in all_rounds if access.can_see_round(db.session, current_user, r)]
     return render_template(
-        "console/rounds.html", rounds=all_rounds, counts=progress.responses_by_round(db.session), now=utcnow()
+        "console/rounds.html", rounds=visible, now=utcnow(), can_change=can_change(),
+        counts=progress.responses_by_round(db.session, visible_unit_ids()),
     )
-
-
-def _round_or_404(round_id: int) -> Round:
-    round_ = db.session.get(Round, round_id)
-    if round_ is None:
-        abort(404)
-    return round_
 
 
 @bp.get("/rounds/<int:round_id>")
-@admin_required
+@signed_in
 def round_channels(round_id: int):
-    """A round's QR channels, with their codes, posters and counts."""
-    round_ = _round_or_404(round_id)
+    """A round's settings and its QR channels (staff: their units' only)."""
+    round_ = round_or_404(round_id)
     base = current_app.config["PUBLIC_BASE_URL"]
+    channels = access.visible_channels(db.session, current_user, round_)
+    form = None
+    visible = visible_unit_ids()
+    if access.can_change(current_user) or current_user.role == "staff":
+        form = SiteChannelForm()
+        form.unit.choices = choices(site_channel_choices(round_, visible))
+    questionnaire = round_.questionnaire_version.parsed
     return render_template(
         "console/round.html",
         round=round_,
-        urls={c.id: channel_url(base, c) for c in round_.channels},
+        channels=channels,
+        urls={c.id: channel_url(base, c) for c in channels},
         counts=progress.responses_by_channel(db.session, round_),
         now=utcnow(),
+        can_change=can_change(),
+        site_form=form,
+        indicators=questionnaire.indicators,
+        targets=round_.effective_targets(),
+        quotas=sorted(
+            (q for q in round_.quotas if visible is None or q.unit_id in visible), key=lambda q: q.unit.code
+        ),
     )
 
 
-@bp.get("/rounds/<int:round_id>/posters.pdf")
-@admin_required
-def round_posters(round_id: int):
-    """Every channel's A4 poster in one PDF."""
-    round_ = _round_or_404(round_id)
-    if not round_.channels:
-        abort(404)
-    pdf = poster_pdf(channel_posters(current_app.config["PUBLIC_BASE_URL"], round_.channels))
-    response = make_response(pdf)
+def _pdf(body: bytes, filename: str, disposition: str = "attachment"):
+    response = make_response(body)
     response.mimetype = "application/pdf"
-    response.headers["Content-Disposition"] = f'attachment; filename="posters-round-{round_.id}.pdf"'
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    return response
+
+
+@bp.get("/rounds/<int:round_id>/posters.pdf")
+@signed_in
+def round_posters(round_id: int):
+    """Every channel's A4 poster in one PDF (staff: their units' channels)."""
+    round_ = round_or_404(round_id)
+    channels = access.visible_channels(db.session, current_user, round_)
+    if not channels:
+        abort(404)
+    pdf = poster_pdf(channel_posters(current_app.config["PUBLIC_BASE_URL"], channels))
+    return _pdf(pdf, f"posters-round-{round_.id}.pdf")
+
+
+@bp.get("/channels/<int:channel_id>/poster.pdf")
+@signed_in
+def channel_poster(channel_id: int):
+    """One channel's A4 poster."""
+    channel = channel_or_404(channel_id)
+    pdf = poster_pdf(channel_posters(current_app.config["PUBLIC_BASE_URL"], [channel]))
+    return _pdf(pdf, f"poster-{channel.unit.code}-{channel.id}.pdf")
+
+
+@bp.get("/channels/<int:channel_id>/qr.png")
+@signed_in
+def channel_qr(channel_id: int):
+    """One channel's QR code as PNG."""
+    channel = channel_or_404(channel_id)
+    response = make_response(qr_png(channel_url(current_app.config["PUBLIC_BASE_URL"], channel)))
+    response.mimetype = "image/png"
+    response.headers["Content-Disposition"] = f'attachment; filename="qr-{channel.unit.code}-{channel.id}.png"'
     return response

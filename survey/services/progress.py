@@ -16,6 +16,10 @@ def responses_by_channel(session: Session, round_: Round) -> dict[int, int]:
     return {channel_id: count for channel_id, count in rows}
 
 
-def responses_by_round(session: Session) -> dict[int, int]:
-    rows = session.execute(select(Response.round_id, func.count()).group_by(Response.round_id))
+def responses_by_round(session: Session, unit_ids: set[int] | None = None) -> dict[int, int]:
+    """Round id -> stored responses; only those of ``unit_ids`` when given."""
+    query = select(Response.round_id, func.count()).group_by(Response.round_id)
+    if unit_ids is not None:
+        query = query.where(Response.unit_id.in_(unit_ids))
+    rows = session.execute(query)
     return {round_id: count for round_id, count in rows}

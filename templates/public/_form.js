@@ -7,8 +7,9 @@
   "use strict";
   var form = document.getElementById("answer-form");
   if (!form || !window.fetch) return;
-  var key = form.dataset.storeKey, store = null;
-  try { store = window.localStorage; store.setItem(key + ":probe", "1"); store.removeItem(key + ":probe"); } catch (e) { store = null; }
+  var key = form.dataset.storeKey, store = null, preview = form.dataset.preview === "1";
+  // The console's preview keeps nothing and sends nothing.
+  try { if (preview) throw new Error("preview"); store = window.localStorage; store.setItem(key + ":probe", "1"); store.removeItem(key + ":probe"); } catch (e) { store = null; }
   var blocks = Array.prototype.slice.call(form.querySelectorAll(".question"));
   var submitBtn = document.getElementById("submit");
   Array.prototype.forEach.call(document.querySelectorAll(".noscript-hint"), function (el) { el.hidden = true; });
@@ -70,6 +71,7 @@
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     update();
+    if (preview) { document.getElementById("preview-sent").hidden = false; return; }
     save(true);
     submitBtn.disabled = true;
     fetch(form.action || location.href, { method: "POST", body: new FormData(form), credentials: "same-origin" })

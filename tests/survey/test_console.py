@@ -57,12 +57,14 @@ def test_admin_downloads_all_posters_of_a_round(app, client):
     assert client.get("/console/rounds/9999").status_code == 404
 
 
-def test_non_admins_cannot_download_round_posters(app, client):
+def test_viewers_read_and_download_but_change_nothing(app, client):
+    # Viewers read everything (tests/survey/test_permissions.py has the full matrix).
     round_ = demo_round()
     _user("viewer", role="viewer")
     _login(client, "viewer")
-    assert client.get(f"/console/rounds/{round_.id}/posters.pdf").status_code == 403
-    assert client.get("/console/").status_code == 403
+    assert client.get(f"/console/rounds/{round_.id}/posters.pdf").status_code == 200
+    assert client.get("/console/").status_code == 200
+    assert client.get(f"/console/rounds/{round_.id}/setup").status_code == 403
 
 
 def test_inactive_account_cannot_sign_in(app, client):

@@ -185,3 +185,70 @@ def test_bad_options_are_refused(app, client, round_):
     assert client.get(f"/console/rounds/{round_.id}/results?ci=guess").status_code == 400
     assert client.get(f"/console/rounds/{round_.id}/results?compare={round_.id}").status_code == 400
     assert client.get(f"/console/rounds/{round_.id}/results?level=2").status_code == 400
+
+
+def test_pdf_and_workbook_agree_with_analysis(app, client, round_, tmp_path):
+    import subprocess
+
+    from openpyxl import load_workbook
+
+    _user("admin")
+    _login(client, "admin")
+    expected = expected_by_unit(round_)
+
+    pdf = client.get(f"/console/rounds/{round_.id}/report.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    (tmp_path / "report.pdf").write_bytes(pdf.data)
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "report.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    lines = text.splitlines()
+    questionnaire = round_.questionnaire_version.parsed
+    for indicator, spec in questionnaire.indicators.items():
+        want = expected[(indicator, None)]
+        rate = f"{100 * want['estimate']:.1f}%"
+        interval = f"{100 * want['ci_low']:.1f}%–{100 * want['ci_high']:.1f}%"
+        assert any(spec.name.zh in ln and rate in ln and interval in ln for ln in lines), (spec.name.zh, rate, interval)
+
+    book = client.get(f"/console/rounds/{round_.id}/results.xlsx")
+    assert book.status_code == 200
+    workbook = load_workbook(io.BytesIO(book.data), read_only=True)
+    summary = {row[0]: row for row in workbook["汇总"].iter_rows(min_row=2, values_only=True)}
+    by_unit = {(row[3], row[1]): row for row in workbook["分单位"].iter_rows(min_row=2, values_only=True)}
+    for (indicator, domain), want in expected.items():
+        row = summary[indicator] if domain is None else by_unit[(indicator, domain)]
+        offset = 3 if domain is None else 5
+        assert row[offset] == pytest.approx(want["estimate"], abs=1e-12)
+        assert row[offset + 1] == pytest.approx(want["ci_low"], abs=1e-12)
+        assert row[offset + 2] == pytest.approx(want["ci_high"], abs=1e-12)
+        assert row[offset + 5] == want["n"]
+    raw = list(workbook["原始数据"].iter_rows(values_only=True))
+    assert len(raw) == RESPONSES + 1
+    workbook.close()
+
+
+def test_unit_pdf_holds_only_that_units_numbers(app, client, round_, tmp_path):
+    import subprocess
+
+    _user("admin")
+    _login(client, "admin")
+    community = round_.channels[0].unit
+    other = next(c.unit for c in round_.channels if c.unit_id != community.id)
+    pdf = client.get(f"/console/rounds/{round_.id}/report.pdf?unit={community.code}")
+    assert pdf.status_code == 200
+    (tmp_path / "unit.pdf").write_bytes(pdf.data)
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "unit.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert community.name in text and other.name not in text
+    want = expected_by_unit(round_)[("awareness", community.code)]
+    assert f"{100 * want['estimate']:.1f}%" in text
+
+
+def test_charts_render(app, client, round_):
+    from PIL import Image
+
+    _user("admin")
+    _login(client, "admin")
+    for chart in ("rates", "ranking"):
+        reply = client.get(f"/console/rounds/{round_.id}/charts/{chart}.png")
+        assert reply.status_code == 200 and reply.mimetype == "image/png"
+        assert Image.open(io.BytesIO(reply.data)).size[0] > 300
