@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import Text, cast, func, select
@@ -71,74 +71,141 @@ def _decoder(question: Question, kind: str) -> dict[str, tuple[float, bool]]:
     return table
 
 
-def report_input(session: Session, round_: Round, options: ReportOptions) -> ReportInput:
-    """Read a round's responses into the arrays ``analysis.report`` takes."""
+@dataclass
+class _RoundRows:
+    """Per-response arrays of one round, read once and then extended with the
+    responses that arrived since: stored responses never change."""
+
+    round_key: tuple
+    last_id: int = 0
+    count: int = 0
+    unit_id: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    screened_out: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    flags: list = field(default_factory=list)
+    values: dict = field(default_factory=dict)
+    dont_know: dict = field(default_factory=dict)
+    gender: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    age_group: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+
+
+_rows_cache: dict[int, _RoundRows] = {}
+_rows_lock = threading.Lock()
+
+
+def _read_new_rows(session: Session, round_: Round, specs, after_id: int) -> _RoundRows:
+    """The round's responses with id > after_id, as arrays."""
     questionnaire = round_.questionnaire_version.parsed
-    specs = indicator_specs(questionnaire, round_.effective_targets())
-    units = {u.id: u for u in session.scalars(select(Unit))}
-    rows = session.execute(
+    # Core execution on the connection: ORM result processing would double the time.
+    connection = session.connection()
+    rows = connection.execute(
         select(Response.id, Response.status, cast(Response.quality_flags, Text), Response.unit_id)
-        .where(Response.round_id == round_.id)
+        .where(Response.round_id == round_.id, Response.id > after_id)
         .order_by(Response.id)
     ).all()
     n = len(rows)
     position = {row[0]: i for i, row in enumerate(rows)}
-    unit_code = np.empty(n, dtype=object)
-    street_code = np.empty(n, dtype=object)
-    excluded = np.zeros(n, dtype=bool)
-    exclusions: dict[str, int] = {STATUS_SCREENED_OUT: 0, **{flag: 0 for flag in round_.excluded_flags}}
-    for i, (_, status, flags_text, unit_id) in enumerate(rows):
-        unit = units[unit_id]
-        unit_code[i] = unit.code
-        street = unit.parent if unit.level == "community" and unit.parent is not None else unit
-        street_code[i] = street.code
-        if status == STATUS_SCREENED_OUT:
-            excluded[i] = True
-            exclusions[STATUS_SCREENED_OUT] += 1
-            continue
-        for flag in json.loads(flags_text or "[]"):
-            if flag in exclusions:
-                exclusions[flag] += 1
-                excluded[i] = True
-
-    values = {spec.key: np.full(n, np.nan) for spec, _ in specs}
-    dont_know = {spec.key: np.zeros(n, dtype=bool) for spec, _ in specs}
+    part = _RoundRows(round_key=(), last_id=rows[-1][0] if rows else after_id, count=n)
+    part.unit_id = np.array([r[3] for r in rows], dtype=np.int64)
+    part.screened_out = np.array([r[1] == STATUS_SCREENED_OUT for r in rows], dtype=bool)
+    part.flags = [json.loads(r[2]) if r[2] and r[2] != "[]" else [] for r in rows]
+    part.values = {spec.key: np.full(n, np.nan) for spec, _ in specs}
+    part.dont_know = {spec.key: np.zeros(n, dtype=bool) for spec, _ in specs}
+    demographics = {name: np.full(n, "", dtype=object) for name in ("gender", "age_group")}
     by_question: dict[str, list[tuple[str, dict]]] = {}
     for spec, q in specs:
         by_question.setdefault(q.id, []).append((spec.key, _decoder(q, spec.kind)))
-    variables = {q.variable: q.id for q in questionnaire.questions if q.variable in ("gender", "age_group")}
-    demographics = {name: np.full(n, "", dtype=object) for name in ("gender", "age_group")}
-    wanted = set(by_question) | set(variables.values())
-    question_variable = {qid: name for name, qid in variables.items()}
-    answers = session.execute(
-        select(Answer.response_id, Answer.question_id, cast(Answer.value, Text))
-        .join(Response, Response.id == Answer.response_id)
-        .where(Response.round_id == round_.id, Answer.question_id.in_(wanted))
-    )
-    for response_id, question_id, raw in answers:
-        i = position[response_id]
-        variable = question_variable.get(question_id)
-        if variable is not None:
-            demographics[variable][i] = json.loads(raw)
-            continue
-        for key, table in by_question[question_id]:
-            decoded = table.get(raw)
-            if decoded is None:  # a list (multiple choice) or an unforeseen form
-                q = questionnaire.question(question_id)
-                value = json.loads(raw)
-                v = indicator_value(q, value)
-                decoded = (np.nan if v is None else float(v), False)
-            values[key][i], dont_know[key][i] = decoded
+    variable_of = {q.id: q.variable for q in questionnaire.questions if q.variable in ("gender", "age_group")}
+    plain: dict[str, object] = {}  # stored JSON -> value, for the few demographic codes
+    if n:
+        # An id range instead of a join: the answers index serves it directly;
+        # answers of other rounds' responses inside the range are skipped below.
+        answers = connection.execute(
+            select(Answer.response_id, Answer.question_id, cast(Answer.value, Text))
+            .where(Answer.response_id.between(rows[0][0], rows[-1][0]),
+                   Answer.question_id.in_(set(by_question) | set(variable_of)))
+        )
+        for response_id, question_id, raw in answers:
+            i = position.get(response_id)
+            if i is None:
+                continue
+            variable = variable_of.get(question_id)
+            if variable is not None:
+                code = plain.get(raw)
+                if code is None:
+                    code = plain[raw] = json.loads(raw)
+                demographics[variable][i] = code
+                continue
+            for key, table in by_question[question_id]:
+                decoded = table.get(raw)
+                if decoded is None:  # a list (multiple choice) or an unforeseen form
+                    v = indicator_value(questionnaire.question(question_id), json.loads(raw))
+                    decoded = (np.nan if v is None else float(v), False)
+                part.values[key][i], part.dont_know[key][i] = decoded
+    part.gender, part.age_group = demographics["gender"], demographics["age_group"]
+    return part
 
+
+def _round_rows(session: Session, round_: Round, specs) -> _RoundRows:
+    """The cached arrays of the round, brought up to date."""
+    round_key = (round_.id, round_.created_at, round_.questionnaire_version.checksum)
+    with _rows_lock:
+        cached = _rows_cache.get(round_.id)
+    if cached is not None:
+        # Rows are never deleted in use; a changed count (a wiped test database) means start over.
+        seen = session.scalar(select(func.count(Response.id)).where(
+            Response.round_id == round_.id, Response.id <= cached.last_id))
+        if cached.round_key != round_key or seen != cached.count:
+            cached = None
+    if cached is None:
+        cached = _RoundRows(round_key=round_key, values={s.key: np.zeros(0) for s, _ in specs},
+                            dont_know={s.key: np.zeros(0, dtype=bool) for s, _ in specs})
+    part = _read_new_rows(session, round_, specs, cached.last_id)
+    if part.count:
+        cached = _RoundRows(
+            round_key=round_key,
+            last_id=part.last_id,
+            count=cached.count + part.count,
+            unit_id=np.concatenate([cached.unit_id, part.unit_id]),
+            screened_out=np.concatenate([cached.screened_out, part.screened_out]),
+            flags=cached.flags + part.flags,
+            values={k: np.concatenate([cached.values[k], part.values[k]]) for k in part.values},
+            dont_know={k: np.concatenate([cached.dont_know[k], part.dont_know[k]]) for k in part.dont_know},
+            gender=np.concatenate([cached.gender, part.gender]),
+            age_group=np.concatenate([cached.age_group, part.age_group]),
+        )
+    with _rows_lock:
+        _rows_cache[round_.id] = cached
+    return cached
+
+
+def report_input(session: Session, round_: Round, options: ReportOptions) -> ReportInput:
+    """A round's responses as the arrays ``analysis.report`` takes."""
+    questionnaire = round_.questionnaire_version.parsed
+    specs = indicator_specs(questionnaire, round_.effective_targets())
+    rows = _round_rows(session, round_, specs)
+    units = {u.id: u for u in session.scalars(select(Unit))}
+    unit_ids = sorted(set(rows.unit_id.tolist()))
+    code_of = {uid: units[uid].code for uid in unit_ids}
+    street_of = {
+        uid: (units[uid].parent if units[uid].level == "community" and units[uid].parent is not None
+              else units[uid]).code
+        for uid in unit_ids
+    }
+    exclusions: dict[str, int] = {STATUS_SCREENED_OUT: int(np.count_nonzero(rows.screened_out))}
+    excluded = rows.screened_out.copy()
+    for flag in round_.excluded_flags:
+        flagged = np.array([flag in f for f in rows.flags], dtype=bool) & ~rows.screened_out
+        exclusions[flag] = int(np.count_nonzero(flagged))
+        excluded |= flagged
     area_ids = {round_.unit_id, *(u.id for u in round_.unit.descendants())}
     return ReportInput(
         indicators=[spec for spec, _ in specs],
-        values=values,
-        dont_know=dont_know,
-        unit=unit_code.astype(str),
-        street=street_code.astype(str),
-        gender=demographics["gender"].astype(str),
-        age_group=demographics["age_group"].astype(str),
+        values=rows.values,
+        dont_know=rows.dont_know,
+        unit=np.array([code_of[u] for u in rows.unit_id.tolist()], dtype=str),
+        street=np.array([street_of[u] for u in rows.unit_id.tolist()], dtype=str),
+        gender=rows.gender.astype(str),
+        age_group=rows.age_group.astype(str),
         excluded=excluded,
         exclusions=exclusions,
         unit_names={u.code: u.name for u in units.values() if u.level == "community"},

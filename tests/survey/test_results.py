@@ -252,3 +252,17 @@ def test_charts_render(app, client, round_):
         reply = client.get(f"/console/rounds/{round_.id}/charts/{chart}.png")
         assert reply.status_code == 200 and reply.mimetype == "image/png"
         assert Image.open(io.BytesIO(reply.data)).size[0] > 300
+
+
+def test_cached_arrays_grow_with_new_responses(app, round_):
+    from survey.services import reporting
+
+    before, _ = reporting.round_report(db.session, round_)
+    submit_responses(round_, 40, seed=8)
+    grown, _ = reporting.round_report(db.session, round_)
+    assert grown.methodology.n_rows == RESPONSES + 40 == before.methodology.n_rows + 40
+    reporting._cache.clear()
+    reporting._rows_cache.clear()
+    fresh, _ = reporting.round_report(db.session, round_)
+    assert [(r.key, r.domain, r.n, r.rate, r.estimate.se) for r in grown.overall + grown.by_unit] == \
+           [(r.key, r.domain, r.n, r.rate, r.estimate.se) for r in fresh.overall + fresh.by_unit]
