@@ -8,17 +8,13 @@ warm (the report cached by the results page).
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
 import sys
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg
 import yaml
 from sqlalchemy import insert
 
@@ -26,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from questions import STANDARD_QUESTIONNAIRE_PATH  # noqa: E402
+from bench.scratch import scratch_database  # noqa: E402
 from survey import create_app  # noqa: E402
 from survey.extensions import db  # noqa: E402
 from survey.migrate import upgrade_database  # noqa: E402
@@ -35,7 +32,6 @@ from survey.services import reporting  # noqa: E402
 from survey.services.questionnaires import import_questionnaire  # noqa: E402
 from survey.services.rounds import add_channels, create_round  # noqa: E402
 
-PG_ADMIN = os.environ.get("MINYI_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def build(app, responses: int) -> int:
@@ -109,14 +105,11 @@ def main() -> None:
     parser.add_argument("--responses", type=int, default=100_000)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
-    pg_name = None
-    if args.backend == "sqlite":
-        url = f"sqlite:///{tmp / 'bench.sqlite3'}"
-    else:
-        pg_name = f"minyi_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{pg_name}"')
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + pg_name
+    with scratch_database(args.backend, tmp) as url:
+        run(args, url, tmp)
+
+
+def run(args, url: str, tmp: Path) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "INSTANCE_PATH": str(tmp),
                       "WTF_CSRF_ENABLED": False})
     upgrade_database(app)
@@ -153,9 +146,6 @@ def main() -> None:
 
         timed("  of which: compute the report (analysis)", lambda: build_report(data))
         db.engine.dispose()
-    if pg_name:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{pg_name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

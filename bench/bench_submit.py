@@ -18,16 +18,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import psycopg
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import scratch_database  # noqa: E402
 from survey import create_app  # noqa: E402
 from survey.extensions import db  # noqa: E402
 from survey.migrate import upgrade_database  # noqa: E402
@@ -35,7 +34,6 @@ from survey.models import Response  # noqa: E402
 from survey.services.demo import load_demo  # noqa: E402
 from tests.factories import complete_answers  # noqa: E402
 
-PG_ADMIN = os.environ.get("MINYI_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def main() -> None:
@@ -48,14 +46,11 @@ def main() -> None:
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp())
-    pg_name = None
-    if args.backend == "sqlite":
-        url = f"sqlite:///{tmp / 'bench.sqlite3'}"
-    else:
-        pg_name = f"minyi_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{pg_name}"')
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + pg_name
+    with scratch_database(args.backend, tmp) as url:
+        run(args, url, tmp)
+
+
+def run(args, url: str, tmp: Path) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "INSTANCE_PATH": str(tmp)})
     upgrade_database(app)
     with app.app_context():
@@ -109,9 +104,6 @@ def main() -> None:
     with app.app_context():
         stored = db.session.query(Response).count()
         db.engine.dispose()
-    if pg_name:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{pg_name}" WITH (FORCE)')
     print(f"backend={args.backend} posts={len(posts)} (repeats={len(forms[::10])}) concurrency={args.concurrency} "
           f"gunicorn={args.workers}x{args.threads}")
     print(f"  {len(posts) / elapsed:.0f} submissions/s; latency p50={statistics.median(latencies) * 1000:.0f} ms "
