@@ -65,7 +65,7 @@ def build(app, responses: int) -> int:
             channel = channels[i % len(channels)]
             batch_r.append(dict(id=next_id, round_id=round_.id, channel_id=channel.id, unit_id=channel.unit_id,
                                 submission_key=f"b{i}", started_at=now - timedelta(minutes=5), submitted_at=now,
-                                status="complete", quality_flags=[], locale="zh"))
+                                status="complete", quality_flags=[], locale="zh", answer_data={}))
             for q in questions:
                 if q.screening is not None:
                     value = sorted(q.screening.eligible)[0]
@@ -78,6 +78,7 @@ def build(app, responses: int) -> int:
                 else:
                     continue
                 batch_a.append(dict(response_id=next_id, question_id=q.id, value=value))
+                batch_r[-1]["answer_data"][q.id] = value
             next_id += 1
             if len(batch_r) == 5000:
                 db.session.execute(insert(Response), batch_r)

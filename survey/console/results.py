@@ -124,10 +124,9 @@ def results_workbook(round_id: int):
     from ..services.report_xlsx import report_workbook
 
     report, meta = _report(round_)
-    body = report_workbook(
-        report, meta, export.response_rows(db.session, round_),
-        codebook_rows(round_.questionnaire_version.parsed), reporting.question_counts(db.session, round_),
-    )
+    questionnaire = round_.questionnaire_version.parsed
+    raw = list(export.response_rows(db.session, round_))
+    body = report_workbook(report, meta, raw, codebook_rows(questionnaire), reporting.option_counts(questionnaire, raw))
     return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      f"results-round-{round_.id}.xlsx")
 

@@ -47,6 +47,10 @@ class Response(db.Model):
     #: Quality checks that fired, e.g. ["too_fast", "straight_lined"].
     quality_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     locale: Mapped[str] = mapped_column(String(8), default="zh")
+    #: All answers as one document (question id -> clean value), written with
+    #: the ``answers`` rows in the same transaction and never changed. Reports
+    #: and exports read it: one row per response instead of one per answer.
+    answer_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     round: Mapped[Round] = relationship()
     channel: Mapped[Channel] = relationship()

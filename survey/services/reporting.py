@@ -23,7 +23,7 @@ from analysis.report import IndicatorSpec, Report, ReportInput, ReportMeta, buil
 from questions import Question, Questionnaire, indicator_value, score_value
 
 from ..exceptions import SetupError
-from ..models import Answer, PopulationCell, Response, Round, Unit
+from ..models import PopulationCell, Response, Round, Unit
 from ..models.types import utcnow
 
 STATUS_SCREENED_OUT = "screened_out"
@@ -60,14 +60,12 @@ def indicator_specs(questionnaire: Questionnaire, targets: dict[str, float]) -> 
 
 
 def _decoder(question: Question, kind: str) -> dict[str, tuple[float, bool]]:
-    """Stored JSON text of each possible answer -> (value, is "don't know").
-
-    Decoding by table lookup instead of json.loads per answer keeps a
-    100,000-response round fast."""
+    """Each possible answer code -> (value, is "don't know"): a table lookup
+    per answer keeps a 100,000-response round fast."""
     table = {}
     for code in question.codes:
         value = indicator_value(question, code) if kind == "rate" else score_value(question, code)
-        table[json.dumps(code)] = (np.nan if value is None else float(value), code in question.excluded)
+        table[code] = (np.nan if value is None else float(value), code in question.excluded)
     return table
 
 
@@ -93,55 +91,44 @@ _rows_lock = threading.Lock()
 
 
 def _read_new_rows(session: Session, round_: Round, specs, after_id: int) -> _RoundRows:
-    """The round's responses with id > after_id, as arrays."""
+    """The round's responses with id > after_id, as arrays (from ``answer_data``:
+    one row per response)."""
     questionnaire = round_.questionnaire_version.parsed
     # Core execution on the connection: ORM result processing would double the time.
-    connection = session.connection()
-    rows = connection.execute(
-        select(Response.id, Response.status, cast(Response.quality_flags, Text), Response.unit_id)
+    rows = session.connection().execute(
+        select(Response.id, Response.status, cast(Response.quality_flags, Text), Response.unit_id,
+               cast(Response.answer_data, Text))
         .where(Response.round_id == round_.id, Response.id > after_id)
         .order_by(Response.id)
     ).all()
     n = len(rows)
-    position = {row[0]: i for i, row in enumerate(rows)}
     part = _RoundRows(round_key=(), last_id=rows[-1][0] if rows else after_id, count=n)
     part.unit_id = np.array([r[3] for r in rows], dtype=np.int64)
     part.screened_out = np.array([r[1] == STATUS_SCREENED_OUT for r in rows], dtype=bool)
     part.flags = [json.loads(r[2]) if r[2] and r[2] != "[]" else [] for r in rows]
-    part.values = {spec.key: np.full(n, np.nan) for spec, _ in specs}
-    part.dont_know = {spec.key: np.zeros(n, dtype=bool) for spec, _ in specs}
-    demographics = {name: np.full(n, "", dtype=object) for name in ("gender", "age_group")}
-    by_question: dict[str, list[tuple[str, dict]]] = {}
-    for spec, q in specs:
-        by_question.setdefault(q.id, []).append((spec.key, _decoder(q, spec.kind)))
-    variable_of = {q.id: q.variable for q in questionnaire.questions if q.variable in ("gender", "age_group")}
-    plain: dict[str, object] = {}  # stored JSON -> value, for the few demographic codes
-    if n:
-        # An id range instead of a join: the answers index serves it directly;
-        # answers of other rounds' responses inside the range are skipped below.
-        answers = connection.execute(
-            select(Answer.response_id, Answer.question_id, cast(Answer.value, Text))
-            .where(Answer.response_id.between(rows[0][0], rows[-1][0]),
-                   Answer.question_id.in_(set(by_question) | set(variable_of)))
-        )
-        for response_id, question_id, raw in answers:
-            i = position.get(response_id)
-            if i is None:
+    decoders = [(spec.key, q, _decoder(q, spec.kind)) for spec, q in specs]
+    columns = {key: [np.nan] * n for key, _, _ in decoders}
+    unknown = {key: [False] * n for key, _, _ in decoders}
+    variable_of = {q.variable: q.id for q in questionnaire.questions if q.variable in ("gender", "age_group")}
+    gender, age_group = [""] * n, [""] * n
+    gender_id, age_id = variable_of.get("gender"), variable_of.get("age_group")
+    for i, row in enumerate(rows):
+        answers = json.loads(row[4]) if row[4] else {}
+        gender[i] = answers.get(gender_id, "") if gender_id else ""
+        age_group[i] = answers.get(age_id, "") if age_id else ""
+        for key, q, table in decoders:
+            value = answers.get(q.id)
+            if value is None:
                 continue
-            variable = variable_of.get(question_id)
-            if variable is not None:
-                code = plain.get(raw)
-                if code is None:
-                    code = plain[raw] = json.loads(raw)
-                demographics[variable][i] = code
-                continue
-            for key, table in by_question[question_id]:
-                decoded = table.get(raw)
-                if decoded is None:  # a list (multiple choice) or an unforeseen form
-                    v = indicator_value(questionnaire.question(question_id), json.loads(raw))
-                    decoded = (np.nan if v is None else float(v), False)
-                part.values[key][i], part.dont_know[key][i] = decoded
-    part.gender, part.age_group = demographics["gender"], demographics["age_group"]
+            decoded = table.get(value) if isinstance(value, str) else None
+            if decoded is None:  # a list (multiple choice) or an unforeseen form
+                v = indicator_value(q, value)
+                decoded = (np.nan if v is None else float(v), False)
+            columns[key][i], unknown[key][i] = decoded
+    part.values = {key: np.array(col, dtype=float) for key, col in columns.items()}
+    part.dont_know = {key: np.array(col, dtype=bool) for key, col in unknown.items()}
+    part.gender = np.array(gender, dtype=object)
+    part.age_group = np.array(age_group, dtype=object)
     return part
 
 
@@ -280,27 +267,26 @@ def round_report(session: Session, round_: Round, options: ReportOptions = Repor
     return report, meta
 
 
-def question_counts(session: Session, round_: Round) -> list[dict]:
-    """How often each option of each choice question was chosen (complete responses)."""
-    questionnaire = round_.questionnaire_version.parsed
-    rows = session.execute(
-        select(Answer.question_id, cast(Answer.value, Text), func.count())
-        .join(Response, Response.id == Answer.response_id)
-        .where(Response.round_id == round_.id, Response.status == "complete")
-        .group_by(Answer.question_id, cast(Answer.value, Text))
-    ).all()
-    counted: dict[tuple[str, str], int] = {}
-    for question_id, raw, count in rows:
-        value = json.loads(raw)
-        for code in value if isinstance(value, list) else [value]:
-            counted[(question_id, str(code))] = counted.get((question_id, str(code)), 0) + count
+def option_counts(questionnaire: Questionnaire, export_rows: list[list[str]]) -> list[dict]:
+    """How often each option of each choice question was chosen among complete
+    responses, tallied from the raw export rows (header first) the workbook
+    writes anyway, instead of a second pass over the database."""
+    header, rows = export_rows[0], export_rows[1:]
+    status = header.index("status")
     result = []
     for q in questionnaire.questions:
         if not q.options:
             continue
-        total = sum(counted.get((q.id, o.code), 0) for o in q.options)
+        col = header.index(q.column)
+        counted: dict[str, int] = {}
+        for row in rows:
+            if row[status] != "complete" or not row[col]:
+                continue
+            for code in row[col].split(";") if q.type == "multiple_choice" else (row[col],):
+                counted[code] = counted.get(code, 0) + 1
+        total = sum(counted.get(o.code, 0) for o in q.options)
         for option in q.options:
-            count = counted.get((q.id, option.code), 0)
+            count = counted.get(option.code, 0)
             result.append({
                 "question_id": q.id, "question_text": q.text.zh, "option_code": option.code,
                 "option_label": option.label.zh, "count": count, "share": count / total if total else 0.0,

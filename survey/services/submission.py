@@ -186,6 +186,7 @@ def submit_response(
             min_seconds_per_question,
         ),
         locale=locale,
+        answer_data=answer_set.answers,
     )
     response_id = _insert_once(session, values)
     if response_id is None:

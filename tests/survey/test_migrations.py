@@ -25,3 +25,19 @@ def test_downgrade_and_upgrade_again(app):
     with app.app_context():
         tables = set(inspect(db.engine).get_table_names())
     assert {"units", "rounds", "channels", "responses", "answers", "questionnaire_versions", "users"} <= tables
+
+
+def test_answer_data_is_filled_for_responses_stored_before_revision_0004(app):
+    from sqlalchemy import select
+
+    from survey.models import Response
+    from tests.factories import demo_round, submit_responses
+
+    round_ = demo_round()
+    submit_responses(round_, 3, seed=11)
+    before = {r.id: {a.question_id: a.value for a in r.answers} for r in db.session.scalars(select(Response))}
+    db.session.remove()
+    downgrade_database(app, "0003")
+    upgrade_database(app)
+    after = {r.id: r.answer_data for r in db.session.scalars(select(Response))}
+    assert after == before and all(after.values())

@@ -266,3 +266,21 @@ def test_cached_arrays_grow_with_new_responses(app, round_):
     fresh, _ = reporting.round_report(db.session, round_)
     assert [(r.key, r.domain, r.n, r.rate, r.estimate.se) for r in grown.overall + grown.by_unit] == \
            [(r.key, r.domain, r.n, r.rate, r.estimate.se) for r in fresh.overall + fresh.by_unit]
+
+
+def test_option_counts_in_the_workbook_match_the_answers(app, client, round_):
+    from openpyxl import load_workbook
+
+    from survey.models import Answer, Response
+
+    _user("admin")
+    _login(client, "admin")
+    book = load_workbook(io.BytesIO(client.get(f"/console/rounds/{round_.id}/results.xlsx").data), read_only=True)
+    sheet = {(r[0], r[2]): r[4] for r in book["分题目"].iter_rows(min_row=2, values_only=True)}
+    book.close()
+    questionnaire = round_.questionnaire_version.parsed
+    q = next(q for q in questionnaire.questions if q.type == "satisfaction5")
+    for option in q.options:
+        want = sum(1 for a in db.session.scalars(select(Answer).join(Response).where(
+            Response.status == "complete", Answer.question_id == q.id)) if a.value == option.code)
+        assert sheet[(q.id, option.code)] == want
