@@ -91,44 +91,48 @@ _rows_lock = threading.Lock()
 
 
 def _read_new_rows(session: Session, round_: Round, specs, after_id: int) -> _RoundRows:
-    """The round's responses with id > after_id, as arrays (from ``answer_data``:
-    one row per response)."""
+    """The round's responses with id > after_id, as arrays.
+
+    The database takes each needed answer out of ``answer_data`` (SQLite
+    ``json_extract``, PostgreSQL ``->>``), so Python sees one plain string per
+    cell and maps it through a table: no per-response JSON parsing."""
     questionnaire = round_.questionnaire_version.parsed
+    variable_of = {q.variable: q.id for q in questionnaire.questions if q.variable in ("gender", "age_group")}
+    wanted = list(dict.fromkeys([q.id for _, q in specs] + list(variable_of.values())))
     # Core execution on the connection: ORM result processing would double the time.
     rows = session.connection().execute(
         select(Response.id, Response.status, cast(Response.quality_flags, Text), Response.unit_id,
-               cast(Response.answer_data, Text))
+               *(Response.answer_data[qid].as_string() for qid in wanted))
         .where(Response.round_id == round_.id, Response.id > after_id)
         .order_by(Response.id)
     ).all()
     n = len(rows)
     part = _RoundRows(round_key=(), last_id=rows[-1][0] if rows else after_id, count=n)
-    part.unit_id = np.array([r[3] for r in rows], dtype=np.int64)
-    part.screened_out = np.array([r[1] == STATUS_SCREENED_OUT for r in rows], dtype=bool)
-    part.flags = [json.loads(r[2]) if r[2] and r[2] != "[]" else [] for r in rows]
-    decoders = [(spec.key, q, _decoder(q, spec.kind)) for spec, q in specs]
-    columns = {key: [np.nan] * n for key, _, _ in decoders}
-    unknown = {key: [False] * n for key, _, _ in decoders}
-    variable_of = {q.variable: q.id for q in questionnaire.questions if q.variable in ("gender", "age_group")}
-    gender, age_group = [""] * n, [""] * n
-    gender_id, age_id = variable_of.get("gender"), variable_of.get("age_group")
-    for i, row in enumerate(rows):
-        answers = json.loads(row[4]) if row[4] else {}
-        gender[i] = answers.get(gender_id, "") if gender_id else ""
-        age_group[i] = answers.get(age_id, "") if age_id else ""
-        for key, q, table in decoders:
-            value = answers.get(q.id)
-            if value is None:
-                continue
-            decoded = table.get(value) if isinstance(value, str) else None
-            if decoded is None:  # a list (multiple choice) or an unforeseen form
-                v = indicator_value(q, value)
-                decoded = (np.nan if v is None else float(v), False)
-            columns[key][i], unknown[key][i] = decoded
-    part.values = {key: np.array(col, dtype=float) for key, col in columns.items()}
-    part.dont_know = {key: np.array(col, dtype=bool) for key, col in unknown.items()}
-    part.gender = np.array(gender, dtype=object)
-    part.age_group = np.array(age_group, dtype=object)
+    if n == 0:
+        part.values = {spec.key: np.zeros(0) for spec, _ in specs}
+        part.dont_know = {spec.key: np.zeros(0, dtype=bool) for spec, _ in specs}
+        return part
+    transposed = list(zip(*rows))
+    answers_of = dict(zip(wanted, transposed[4:]))
+    part.unit_id = np.array(transposed[3], dtype=np.int64)
+    part.screened_out = np.array([status == STATUS_SCREENED_OUT for status in transposed[1]], dtype=bool)
+    part.flags = [json.loads(f) if f and f != "[]" else [] for f in transposed[2]]
+    missing = (np.nan, False)
+    for spec, q in specs:
+        table = _decoder(q, spec.kind)
+        table[None] = missing
+        column = answers_of[q.id]
+        decoded = [table.get(v) for v in column]
+        for i, found in enumerate(decoded):
+            if found is None:  # a list (multiple choice) or an unforeseen form
+                v = indicator_value(q, json.loads(column[i]))
+                decoded[i] = (np.nan if v is None else float(v), False)
+        part.values[spec.key] = np.array([v for v, _ in decoded], dtype=float)
+        part.dont_know[spec.key] = np.array([u for _, u in decoded], dtype=bool)
+    for name, target in (("gender", "gender"), ("age_group", "age_group")):
+        qid = variable_of.get(name)
+        values = answers_of[qid] if qid else [""] * n
+        setattr(part, target, np.array([v or "" for v in values], dtype=object))
     return part
 
 
