@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -50,7 +51,10 @@ class Response(db.Model):
     #: All answers as one document (question id -> clean value), written with
     #: the ``answers`` rows in the same transaction and never changed. Reports
     #: and exports read it: one row per response instead of one per answer.
-    answer_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    answer_data: Mapped[dict[str, Any]] = mapped_column(
+        # JSONB on PostgreSQL: its ->> reads a stored tree instead of re-parsing text.
+        JSON().with_variant(postgresql.JSONB(), "postgresql"), default=dict
+    )
 
     round: Mapped[Round] = relationship()
     channel: Mapped[Channel] = relationship()

@@ -8,6 +8,7 @@ import json
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0004"
 down_revision = "0003"
@@ -17,7 +18,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("responses", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("answer_data", sa.JSON(), nullable=False, server_default="{}"))
+        batch_op.add_column(sa.Column(
+            "answer_data", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
+            nullable=False, server_default="{}"))
     # Fill it for responses stored before this revision, from their answer rows.
     connection = op.get_bind()
     answers = sa.table("answers", sa.column("response_id", sa.Integer), sa.column("question_id", sa.String),
