@@ -13,13 +13,7 @@ from ..extensions import db
 from ..models import Round, Unit
 from ..services import access, export, reporting
 from . import bp
-
-
-def _visible_round(round_id: int) -> Round:
-    round_ = db.session.get(Round, round_id)
-    if round_ is None or not access.can_see_round(db.session, current_user, round_):
-        abort(404)
-    return round_
+from .auth import round_or_404
 
 
 def _options() -> reporting.ReportOptions:
@@ -66,7 +60,7 @@ def _subtree_codes(unit: Unit | None) -> set[str] | None:
 @login_required
 def results(round_id: int):
     """The round's results on screen."""
-    round_ = _visible_round(round_id)
+    round_ = round_or_404(round_id)
     unit = _unit_filter(round_)
     report, meta = _report(round_)
     codes = _subtree_codes(unit)
@@ -103,7 +97,7 @@ def report_pdf(round_id: int):
     """The PDF rate report for the round, or for one unit (?unit=CODE)."""
     from ..services.report_pdf import report_pdf as render
 
-    round_ = _visible_round(round_id)
+    round_ = round_or_404(round_id)
     unit = _unit_filter(round_)
     report, meta = _report(round_)
     name = f"report-round-{round_.id}" + (f"-{unit.code}" if unit else "") + ".pdf"
@@ -116,7 +110,7 @@ def report_pdf(round_id: int):
 @login_required
 def results_workbook(round_id: int):
     """Workbook: summary, by unit, by question, raw responses, codebook."""
-    round_ = _visible_round(round_id)
+    round_ = round_or_404(round_id)
     if access.visible_unit_ids(db.session, current_user) is not None:
         abort(403)  # raw responses of the whole round are the office's
     from questions import codebook_rows
@@ -135,7 +129,7 @@ def results_workbook(round_id: int):
 @login_required
 def responses_csv(round_id: int):
     """Raw responses, one row per response (UTF-8 with BOM for Excel)."""
-    round_ = _visible_round(round_id)
+    round_ = round_or_404(round_id)
     if access.visible_unit_ids(db.session, current_user) is not None:
         abort(403)
     out = io.StringIO()
@@ -150,7 +144,7 @@ def chart(round_id: int, chart: str):
     """A results chart as PNG."""
     from analysis import charts
 
-    round_ = _visible_round(round_id)
+    round_ = round_or_404(round_id)
     unit = _unit_filter(round_)
     report, meta = _report(round_)
     codes = _subtree_codes(unit)

@@ -33,6 +33,11 @@ class Unit(db.Model):
         return found
 
     @property
+    def street(self) -> Unit:
+        """The street a community belongs to; a street or district is its own."""
+        return self.parent if self.level == "community" and self.parent is not None else self
+
+    @property
     def full_name(self) -> str:
         """Names from the top of the tree down, e.g. '示范区 东风街道 花园社区'."""
         names = []

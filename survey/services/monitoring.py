@@ -194,7 +194,7 @@ def round_progress(
         row_units = [u for u in row_units if u.id in visible_unit_ids]
 
     def street_of(unit: Unit) -> Unit:
-        return unit.parent if unit.level == "community" and unit.parent is not None else unit
+        return unit.street
 
     groups: dict[int, list[Unit]] = defaultdict(list)
     streets: dict[int, Unit] = {}

@@ -177,11 +177,7 @@ def report_input(session: Session, round_: Round, options: ReportOptions) -> Rep
     units = {u.id: u for u in session.scalars(select(Unit))}
     unit_ids = sorted(set(rows.unit_id.tolist()))
     code_of = {uid: units[uid].code for uid in unit_ids}
-    street_of = {
-        uid: (units[uid].parent if units[uid].level == "community" and units[uid].parent is not None
-              else units[uid]).code
-        for uid in unit_ids
-    }
+    street_of = {uid: units[uid].street.code for uid in unit_ids}
     exclusions: dict[str, int] = {STATUS_SCREENED_OUT: int(np.count_nonzero(rows.screened_out))}
     excluded = rows.screened_out.copy()
     for flag in round_.excluded_flags:
@@ -212,8 +208,7 @@ def _population(session: Session, units: dict[int, Unit], area_ids: set[int]) ->
     totals: dict[tuple[str, str, str], float] = {}
     for cell in session.scalars(select(PopulationCell).where(PopulationCell.unit_id.in_(area_ids))):
         unit = units[cell.unit_id]
-        street = unit.parent if unit.level == "community" and unit.parent is not None else unit
-        key = (street.code, cell.gender, cell.age_group)
+        key = (unit.street.code, cell.gender, cell.age_group)
         totals[key] = totals.get(key, 0.0) + cell.population
     if not totals:
         return None

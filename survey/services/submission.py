@@ -94,7 +94,7 @@ def community_options(session: Session, channel: Channel) -> dict[str, str]:
     those of the channel's street (a poster in one community is also read by
     neighbours), or all under the channel's unit when it is a street or district."""
     unit = channel.unit
-    scope = unit.parent if unit.level == "community" and unit.parent is not None else unit
+    scope = unit.street
     communities = [u for u in [scope, *scope.descendants()] if u.level == "community"]
     return {u.code: u.name for u in communities}
 
