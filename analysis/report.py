@@ -14,14 +14,14 @@ neighbour, see :func:`analysis.weighting.poststratify`), else unweighted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Mapping, Sequence
 
 import numpy as np
 
 from .compare import Difference, compare_rounds
-from .design import SurveyDesign
+from .design import SurveyDesign, factorize
 from .errors import AnalysisError
 from .estimators import estimate_rates, satisfaction_index
 from .intervals import CI_METHODS, DEFAULT_CI_METHOD
@@ -226,12 +226,22 @@ def _weighted_design(data: ReportInput) -> tuple[SurveyDesign, Methodology]:
 
 
 def _estimates(design: SurveyDesign, data: ReportInput, by: np.ndarray | None) -> list[Estimate]:
+    labels = None
+    if by is not None:
+        # Code the domains once (text sorts slowly) and hand the estimators integers.
+        codes, labels = factorize(by, name="domain")
+        if np.any(codes < 0):
+            labels = None
+        else:
+            by = codes
     rates = {s.key: data.values[s.key] for s in data.indicators if s.kind == "rate"}
     found = estimate_rates(design, rates, by=by) if rates else []
     for spec in data.indicators:
         if spec.kind == "index":
             found += satisfaction_index(design, data.values[spec.key], by=by, indicator=spec.key)
-    return found
+    if labels is None:
+        return found
+    return [e if e.domain is None else replace(e, domain=str(labels[int(e.domain)])) for e in found]
 
 
 def _results(estimates: list[Estimate], data: ReportInput, names: Mapping[str, str]) -> list[IndicatorResult]:
@@ -258,15 +268,25 @@ def _results(estimates: list[Estimate], data: ReportInput, names: Mapping[str, s
 
 
 def _weak_items(rows: list[IndicatorResult], data: ReportInput, domain_of: np.ndarray | None) -> list[WeakItem]:
+    used = ~np.asarray(data.excluded, dtype=bool)
+    if domain_of is None:
+        codes, column_of = np.zeros(len(used), dtype=np.intp), {None: 0}
+    else:
+        codes, labels = factorize(domain_of, name="domain")
+        used &= codes >= 0
+        column_of = {str(label): j for j, label in enumerate(labels)}
+    k = max(column_of.values(), default=-1) + 1
+    counted: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # key -> ("don't know", answered) by domain
     items = []
-    used = ~data.excluded
     for r in rows:
-        if r.kind != "rate":
+        if r.kind != "rate" or r.domain not in column_of:
             continue
-        mask = used if r.domain is None else used & (domain_of == r.domain)
-        answered = mask & (~np.isnan(data.values[r.key]) | data.dont_know[r.key])
-        dont_know = np.count_nonzero(mask & data.dont_know[r.key])
-        share = float(dont_know / np.count_nonzero(answered)) if np.count_nonzero(answered) else 0.0
+        if r.key not in counted:
+            dont_know = data.dont_know[r.key] & used
+            answered = (~np.isnan(data.values[r.key]) & used) | dont_know
+            counted[r.key] = (np.bincount(codes[dont_know], minlength=k), np.bincount(codes[answered], minlength=k))
+        dont_know_n, answered_n = (c[column_of[r.domain]] for c in counted[r.key])
+        share = float(dont_know_n / answered_n) if answered_n else 0.0
         items.append(WeakItem(r.key, r.name, r.domain, r.domain_name, r.rate, r.ci_low, r.ci_high,
                               r.target, r.verdict, share))
     return items

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analysis.report import IndicatorSpec, ReportInput, ReportMeta, build_report
 from survey.services.report_pdf import report_pdf
+from survey.services.export import ResponseTable  # noqa: E402
 from survey.services.report_xlsx import report_workbook
 
 INDICATORS = 15
@@ -98,16 +99,16 @@ def main() -> None:
 
     data = synthetic_input(args.rows, seed=1)
     previous = build_report(synthetic_input(args.rows, seed=2, shift=-0.03))
-    raw = raw_rows(data)
+    raw = ResponseTable.from_rows(raw_rows(data))
     codebook = [{"column": c, "question": c, "type": "single", "values": ["1", "0", "9"], "indicator": c,
-                 "counts_as_yes": ["1"], "excluded": ["9"]} for c in raw[0]]
+                 "counts_as_yes": ["1"], "excluded": ["9"]} for c in raw.header]
     counts = [{"question_id": f"q{k:02d}", "question_text": f"题目{k}", "option_code": str(o),
                "option_label": f"选项{o}", "count": 1000 * o, "share": o / 15} for k in range(1, 16)
               for o in range(1, 6)]
     meta = ReportMeta("基准测评", "official", "示范区", datetime(2026, 11, 21), "上一轮",
                       {u: "community" for u in data.unit_names} | {s: "street" for s in data.street_names})
     print(f"{args.rows:,} responses, {len(data.unit_names)} units, {INDICATORS} rate indicators + 1 index, "
-          f"raw data {len(raw) - 1:,} x {len(raw[0])}")
+          f"raw data {len(raw):,} x {len(raw.header)}")
 
     report = best("build_report (with comparison)", args.repeat, lambda: build_report(data, previous))
     pdf = best("report_pdf, round report", args.repeat, lambda: report_pdf(report, meta))

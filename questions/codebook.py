@@ -31,7 +31,7 @@ _VALUE_DESCRIPTIONS = {
 }
 
 # Characters that make spreadsheet programs treat a cell as a formula.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _language(locale: str) -> str:
@@ -122,6 +122,6 @@ def export_value(question: Question, value: object) -> str:
     if isinstance(value, (int, float)):
         return _number(value)
     text = str(value)
-    if question.type == "text" and text.startswith(_FORMULA_PREFIXES):
+    if question.type == "text" and text.startswith(FORMULA_PREFIXES):
         return "'" + text
     return text

@@ -35,6 +35,9 @@ class Config:
     #: SQLite busy timeout in milliseconds (concurrent writers wait, not fail).
     SQLITE_BUSY_TIMEOUT_MS = 15000
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    #: How many of the latest rounds a gunicorn worker reads into the report
+    #: cache when it starts (``MINYI_WARM_UP_ROUNDS``; 0 turns it off).
+    WARM_UP_ROUNDS = 3
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -81,6 +84,11 @@ def load_config(instance_path: Path, environ: Mapping[str, str], given: Mapping[
         settings["SECRET_KEY"] = environ.get("SECRET_KEY") or _secret_key(instance_path)
     if "PUBLIC_BASE_URL" not in given:
         settings["PUBLIC_BASE_URL"] = environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+    if "WARM_UP_ROUNDS" not in given and environ.get("MINYI_WARM_UP_ROUNDS", "").strip():
+        try:
+            settings["WARM_UP_ROUNDS"] = int(environ["MINYI_WARM_UP_ROUNDS"])
+        except ValueError:
+            raise ValueError("MINYI_WARM_UP_ROUNDS must be a whole number (0 turns the warm-up off)") from None
     settings.update(given)
     settings["PUBLIC_BASE_URL"] = settings["PUBLIC_BASE_URL"].rstrip("/")
     settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(settings["SQLALCHEMY_DATABASE_URI"])

@@ -119,7 +119,7 @@ def results_workbook(round_id: int):
 
     report, meta = _report(round_)
     questionnaire = round_.questionnaire_version.parsed
-    raw = list(export.response_rows(db.session, round_))
+    raw = export.response_table(db.session, round_)
     body = report_workbook(report, meta, raw, codebook_rows(questionnaire), reporting.option_counts(questionnaire, raw))
     return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      f"results-round-{round_.id}.xlsx")

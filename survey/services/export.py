@@ -1,24 +1,36 @@
-"""Raw response export: one row per response, one column per question."""
+"""Raw response export: one row per response, one column per question.
+
+The export is built column by column: the database takes each answer out of
+the response's ``answer_data`` document (SQLite ``json_extract``, PostgreSQL
+``->>``), and each column maps its values to text through a table filled once
+per distinct value. Answers repeat a lot (a few codes per question), so a
+100,000-response round costs one dictionary lookup per cell, in C.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
-from typing import IO, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import IO
 
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
-from questions import codebook_rows, export_value
+from questions import Question, codebook_rows, export_value
+from questions.codebook import FORMULA_PREFIXES
 
 from ..models import Channel, Response, Round, Unit
+from .bulkread import collector_paused
 
 FIXED_COLUMNS = [
     "response_id", "unit_code", "unit_name", "channel_id", "channel_site",
     "started_at", "submitted_at", "duration_seconds", "status", "screened_out_by", "quality_flags",
 ]
-# Spreadsheet programs run a cell starting with these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Answers the database hands over as JSON text (a list; a number on PostgreSQL).
+_JSON_TYPES = ("multiple_choice", "number")
 
 
 def neutralize(text: str) -> str:
@@ -26,53 +38,99 @@ def neutralize(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
-def response_rows(session: Session, round_: Round) -> Iterator[list[str]]:
-    """The header row, then one row per response in submission (id) order.
+@dataclass(frozen=True)
+class ResponseTable:
+    """The raw export held by column: ``columns[i][r]`` is the text of column
+    ``header[i]`` for the r-th response (in submission order)."""
 
-    Reads each response's ``answer_data`` document (one row per response) with
-    Core, so a 100,000-response round is exported without ORM objects."""
+    header: list[str]
+    columns: list[list[str]]
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Sequence[str]]) -> ResponseTable:
+        """A table from rows, the first one the header."""
+        header, *body = [list(row) for row in rows]
+        return cls(header, [list(column) for column in zip(*body)] if body else [[] for _ in header])
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def rows(self) -> Iterator[tuple[str, ...]]:
+        return zip(*self.columns)
+
+    def column(self, name: str) -> list[str]:
+        return self.columns[self.header.index(name)]
+
+
+class _Memo(dict):
+    """value -> fn(value), each distinct value computed once."""
+
+    def __init__(self, fn: Callable[[Hashable], str]):
+        super().__init__()
+        self.fn = fn
+
+    def __missing__(self, value):
+        found = self[value] = self.fn(value)
+        return found
+
+
+def _mapped(values: Sequence, fn: Callable[[Hashable], str]) -> list[str]:
+    return list(map(_Memo(fn).__getitem__, values))
+
+
+def _answer_text(question: Question, raw: object) -> str:
+    if raw is None:
+        return ""
+    if isinstance(raw, str) and question.type in _JSON_TYPES:
+        raw = json.loads(raw)
+    text = export_value(question, raw)
+    return neutralize(text) if question.type == "text" else text
+
+
+def _flags_text(raw: str | None) -> str:
+    return ";".join(json.loads(raw) or []) if raw else ""
+
+
+@collector_paused()
+def response_table(session: Session, round_: Round) -> ResponseTable:
+    """The round's responses in submission (id) order."""
     questions = round_.questionnaire_version.parsed.questions
-    yield FIXED_COLUMNS + [q.column for q in questions]
     units = {u.id: (u.code, neutralize(u.name)) for u in session.scalars(select(Unit))}
     sites = dict(session.execute(select(Channel.id, Channel.site).where(Channel.round_id == round_.id)).all())
     # Core execution on the connection: ORM result processing would double the time.
-    responses = session.connection().execute(
+    result = session.connection().execute(
         select(Response.id, Response.unit_id, Response.channel_id, Response.started_at, Response.submitted_at,
-               Response.status, Response.screened_out_by, Response.quality_flags, cast(Response.answer_data, Text))
+               Response.status, Response.screened_out_by, cast(Response.quality_flags, Text),
+               *(Response.answer_data[q.id].as_string() for q in questions))
         .where(Response.round_id == round_.id)
         .order_by(Response.id)
-        .execution_options(yield_per=2000)
-    )
-    cells: dict[tuple[str, object], str] = {}  # answers repeat a lot: format each once
-
-    def cell(q, value) -> str:
-        if q.type == "text" or isinstance(value, list):
-            text = export_value(q, value)
-            return neutralize(text) if q.type == "text" else text
-        key = (q.id, value)
-        found = cells.get(key)
-        if found is None:
-            found = cells[key] = export_value(q, value)
-        return found
-
-    for rid, unit_id, channel_id, started, submitted, status, screened_by, flags, data in responses:
-        answers = json.loads(data) if data else {}
-        code, name = units[unit_id]
-        yield [
-            str(rid), code, name, str(channel_id), neutralize(sites.get(channel_id, "")),
-            started.isoformat(), submitted.isoformat(), f"{(submitted - started).total_seconds():.1f}",
-            status, screened_by or "", ";".join(flags or []),
-            *(cell(q, answers[q.id]) if q.id in answers else "" for q in questions),
-        ]
+    ).all()
+    raw = list(zip(*result)) if result else [()] * (len(FIXED_COLUMNS) - 3 + len(questions))
+    ids, unit_ids, channel_ids, started, submitted, status, screened_by, flags, *answers = raw
+    columns = [
+        [str(i) for i in ids],
+        _mapped(unit_ids, lambda u: units[u][0]),
+        _mapped(unit_ids, lambda u: units[u][1]),
+        _mapped(channel_ids, str),
+        _mapped(channel_ids, lambda c: neutralize(sites.get(c) or "")),
+        [t.isoformat() for t in started],
+        [t.isoformat() for t in submitted],
+        [f"{(end - start).total_seconds():.1f}" for start, end in zip(started, submitted)],
+        _mapped(status, str),
+        _mapped(screened_by, lambda s: s or ""),
+        _mapped(flags, _flags_text),
+        *(_mapped(values, partial(_answer_text, q)) for q, values in zip(questions, answers)),
+    ]
+    return ResponseTable(FIXED_COLUMNS + [q.column for q in questions], columns)
 
 
 def write_responses_csv(session: Session, round_: Round, out: IO[str]) -> int:
     """Write the export; return the number of responses written."""
+    table = response_table(session, round_)
     writer = csv.writer(out)
-    count = -1
-    for count, row in enumerate(response_rows(session, round_)):
-        writer.writerow(row)
-    return count
+    writer.writerow(table.header)
+    writer.writerows(table.rows())
+    return len(table)
 
 
 def write_codebook_csv(round_: Round, out: IO[str]) -> None:

@@ -21,7 +21,7 @@ import io
 import math
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 
 from openpyxl import Workbook
@@ -31,16 +31,16 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from analysis.report import IndicatorResult, Report, ReportMeta
+from questions.codebook import FORMULA_PREFIXES
 
-from .report_pdf import CI_METHOD_TEXT, EXCLUSION_LABELS, KIND_LABELS, LEVEL_LABELS, VERDICT_WORDS
+from .export import ResponseTable
+from .report_words import CI_METHOD_TEXT, EXCLUSION_LABELS, KIND_LABELS, LEVEL_LABELS, VERDICT_WORDS
 
 __all__ = ["SHEET_NAMES", "neutralise", "report_workbook"]
 
 SHEET_NAMES = ("汇总", "分单位", "排名", "分题目", "原始数据", "编码表", "说明")
 RAW_SHEET = "原始数据"
 
-#: Leading characters that make a spreadsheet treat text as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Plain decimal numbers (no leading zeros, no "+", at most 15 digits: exact in a double)
 # are written as numbers; anything else stays text.
 _NUMBER_RE = re.compile(r"-?(?:0|[1-9]\d{0,14})(?:\.\d{1,15})?\Z")
@@ -119,75 +119,70 @@ def _kind_word(kind: str) -> str:
     return "比率" if kind == "rate" else "指数（0–100）"
 
 
-def _raw_cell_fragment(value: object) -> str:
+def _raw_cell_fragment(text: str) -> bytes:
     """The XML of one raw-data cell (positions follow from order: no ``r`` attribute)."""
-    if value is None or value == "":
-        return "<c/>"
-    if isinstance(value, bool):
-        return f'<c t="b"><v>{int(value)}</v></c>'
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value):
-            return "<c/>"
-        return f"<c><v>{value!r}</v></c>"
-    text = str(value)
+    if text is None or text == "":
+        return b"<c/>"
     if _NUMBER_RE.match(text):
-        return f"<c><v>{text}</v></c>"
+        return f"<c><v>{text}</v></c>".encode()
     text = neutralise(text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-    return f'<c t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+    return f'<c t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'.encode()
 
 
 class _FragmentCache(dict):
-    def __missing__(self, value):
-        fragment = _raw_cell_fragment(value)
+    """text -> cell XML for one column, each distinct text serialised once."""
+
+    def __missing__(self, text):
+        fragment = _raw_cell_fragment(text)
         if len(self) < _MAX_CACHED:
-            self[value] = fragment
+            self[text] = fragment
         return fragment
 
 
-def _raw_rows_xml(rows: Iterable[Sequence[object]]) -> tuple[bytes, int, int]:
-    """Serialise data rows as ``<row>`` elements; return (xml, row count, widest row)."""
-    cache = _FragmentCache()
-    get = cache.__getitem__
-    parts: list[str] = []
-    count = widest = 0
-    for row in rows:
-        parts.append("<row>" + "".join(map(get, row)) + "</row>")
-        count += 1
-        widest = max(widest, len(row))
-    return "".join(parts).encode("utf-8"), count, widest
+def _raw_rows_xml(columns: Sequence[Sequence[str]]) -> Iterator[bytes]:
+    """The data rows as ``<row>`` elements, in chunks: each column is mapped to
+    cell XML on its own (a lookup per cell), then the rows are joined."""
+    cells = [list(map(_FragmentCache().__getitem__, column)) for column in columns]
+    rows = zip(*cells)
+    while chunk := list(islice(rows, 10_000)):
+        yield b"<row>" + b"</row><row>".join(map(b"".join, chunk)) + b"</row>"
 
 
-def _splice_raw_rows(book: bytes, sheet_path: str, rows_xml: bytes, last_row: int, columns: int) -> bytes:
-    """Insert the raw rows into the sheet openpyxl wrote (header only) and fix its dimension."""
+def _splice_raw_rows(book: bytes, sheet_path: str, rows_xml: Iterable[bytes], last_row: int, columns: int) -> bytes:
+    """Stream the raw rows into the sheet openpyxl wrote (header only) and fix its dimension."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(book)) as zin, \
             zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zout:
         for item in zin.infolist():
             data = zin.read(item.filename)
-            if item.filename == sheet_path:
-                if b"</sheetData>" not in data:
-                    data = data.replace(b"<sheetData/>", b"<sheetData></sheetData>", 1)
-                end = data.rindex(b"</sheetData>")
-                data = data[:end] + rows_xml + data[end:]
-                ref = f"A1:{get_column_letter(max(columns, 1))}{max(last_row, 1)}".encode()
-                data = re.sub(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="' + ref + b'"/>', data,
-                              count=1)
-            zout.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED)
+            if item.filename != sheet_path:
+                zout.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED)
+                continue
+            if b"</sheetData>" not in data:
+                data = data.replace(b"<sheetData/>", b"<sheetData></sheetData>", 1)
+            ref = f"A1:{get_column_letter(max(columns, 1))}{max(last_row, 1)}".encode()
+            data = re.sub(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="' + ref + b'"/>', data, count=1)
+            end = data.rindex(b"</sheetData>")
+            item.compress_type = zipfile.ZIP_DEFLATED
+            with zout.open(item, "w", force_zip64=True) as sheet:
+                sheet.write(data[:end])
+                for chunk in rows_xml:
+                    sheet.write(chunk)
+                sheet.write(data[end:])
     return out.getvalue()
 
 
 def report_workbook(
     report: Report,
     meta: ReportMeta,
-    raw_rows: Iterable[Sequence[str]],
+    raw: ResponseTable,
     codebook: list[dict],
     question_counts: list[dict],
 ) -> bytes:
     """Build the round's workbook and return the ``.xlsx`` bytes.
 
-    ``raw_rows``: the raw responses, first row the header (as the CSV export
-    writes them). ``codebook``: one dict per raw column with keys column,
+    ``raw``: the raw responses, as the CSV export writes them. ``codebook``: one dict per raw column with keys column,
     question, type, values, indicator, counts_as_yes, excluded.
     ``question_counts``: rows of :func:`survey.services.reporting.question_counts`.
     """
@@ -226,14 +221,10 @@ def report_workbook(
                        str(q["option_label"]), int(q["count"]), float(q["share"])],
                       [None, None, None, None, "0", PERCENT])
 
-    rows = iter(raw_rows)
-    header = [str(h) for h in next(rows, [])]
     # Column widths from the header and the first rows (the rest follow the same form).
-    sample = list(islice(rows, 200))
-    widths = [min(40, max([_text_width(header[i]) + 2] +
-                          [_text_width(r[i]) + 1 for r in sample if i < len(r) and r[i] is not None]))
-              for i in range(len(header))]
-    _Sheet(wb, RAW_SHEET, header, widths)
+    widths = [min(40, max([_text_width(name) + 2] + [_text_width(v) + 1 for v in column[:200] if v is not None]))
+              for name, column in zip(raw.header, raw.columns)]
+    _Sheet(wb, RAW_SHEET, raw.header, widths)
     raw_sheet_index = len(wb.worksheets)
 
     codes = _Sheet(wb, "编码表", ["列名", "题目", "类型", "取值", "指标", "计为“是”的答案", "不计入分母的答案"],
@@ -246,14 +237,8 @@ def report_workbook(
 
     buf = io.BytesIO()
     wb.save(buf)
-    rows_xml, count, widest = _raw_rows_xml(_chain(sample, rows))
-    return _splice_raw_rows(buf.getvalue(), f"xl/worksheets/sheet{raw_sheet_index}.xml", rows_xml,
-                            count + 1, max(widest, len(header)))
-
-
-def _chain(first: list, rest: Iterable) -> Iterable:
-    yield from first
-    yield from rest
+    return _splice_raw_rows(buf.getvalue(), f"xl/worksheets/sheet{raw_sheet_index}.xml",
+                            _raw_rows_xml(raw.columns), len(raw) + 1, len(raw.header))
 
 
 def _plain(value: object) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
+from itertools import compress
 
 import numpy as np
 from sqlalchemy import Text, cast, func, select
@@ -25,6 +26,8 @@ from questions import Question, Questionnaire, indicator_value, score_value
 from ..exceptions import SetupError
 from ..models import PopulationCell, Response, Round, Unit
 from ..models.types import utcnow
+from .bulkread import collector_paused
+from .export import ResponseTable
 
 STATUS_SCREENED_OUT = "screened_out"
 
@@ -88,6 +91,7 @@ class _RoundRows:
 
 _rows_cache: dict[int, _RoundRows] = {}
 _rows_lock = threading.Lock()
+_round_locks: dict[int, threading.Lock] = {}
 
 
 def _read_new_rows(session: Session, round_: Round, specs, after_id: int) -> _RoundRows:
@@ -136,37 +140,47 @@ def _read_new_rows(session: Session, round_: Round, specs, after_id: int) -> _Ro
     return part
 
 
+def _round_lock(round_id: int) -> threading.Lock:
+    with _rows_lock:
+        return _round_locks.setdefault(round_id, threading.Lock())
+
+
 def _round_rows(session: Session, round_: Round, specs) -> _RoundRows:
-    """The cached arrays of the round, brought up to date."""
+    """The cached arrays of the round, brought up to date.
+
+    One reader per round at a time: a request that arrives while another one
+    (or the warm-up) reads the round waits for it, then reads only what came
+    after, instead of reading the whole round a second time alongside."""
     round_key = (round_.id, round_.created_at, round_.questionnaire_version.checksum)
-    with _rows_lock:
-        cached = _rows_cache.get(round_.id)
-    if cached is not None:
-        # Rows are never deleted in use; a changed count (a wiped test database) means start over.
-        seen = session.scalar(select(func.count(Response.id)).where(
-            Response.round_id == round_.id, Response.id <= cached.last_id))
-        if cached.round_key != round_key or seen != cached.count:
-            cached = None
-    if cached is None:
-        cached = _RoundRows(round_key=round_key, values={s.key: np.zeros(0) for s, _ in specs},
-                            dont_know={s.key: np.zeros(0, dtype=bool) for s, _ in specs})
-    part = _read_new_rows(session, round_, specs, cached.last_id)
-    if part.count:
-        cached = _RoundRows(
-            round_key=round_key,
-            last_id=part.last_id,
-            count=cached.count + part.count,
-            unit_id=np.concatenate([cached.unit_id, part.unit_id]),
-            screened_out=np.concatenate([cached.screened_out, part.screened_out]),
-            flags=cached.flags + part.flags,
-            values={k: np.concatenate([cached.values[k], part.values[k]]) for k in part.values},
-            dont_know={k: np.concatenate([cached.dont_know[k], part.dont_know[k]]) for k in part.dont_know},
-            gender=np.concatenate([cached.gender, part.gender]),
-            age_group=np.concatenate([cached.age_group, part.age_group]),
-        )
-    with _rows_lock:
-        _rows_cache[round_.id] = cached
-    return cached
+    with _round_lock(round_.id), collector_paused():
+        with _rows_lock:
+            cached = _rows_cache.get(round_.id)
+        if cached is not None:
+            # Rows are never deleted in use; a changed count (a wiped test database) means start over.
+            seen = session.scalar(select(func.count(Response.id)).where(
+                Response.round_id == round_.id, Response.id <= cached.last_id))
+            if cached.round_key != round_key or seen != cached.count:
+                cached = None
+        if cached is None:
+            cached = _RoundRows(round_key=round_key, values={s.key: np.zeros(0) for s, _ in specs},
+                                dont_know={s.key: np.zeros(0, dtype=bool) for s, _ in specs})
+        part = _read_new_rows(session, round_, specs, cached.last_id)
+        if part.count:
+            cached = _RoundRows(
+                round_key=round_key,
+                last_id=part.last_id,
+                count=cached.count + part.count,
+                unit_id=np.concatenate([cached.unit_id, part.unit_id]),
+                screened_out=np.concatenate([cached.screened_out, part.screened_out]),
+                flags=cached.flags + part.flags,
+                values={k: np.concatenate([cached.values[k], part.values[k]]) for k in part.values},
+                dont_know={k: np.concatenate([cached.dont_know[k], part.dont_know[k]]) for k in part.dont_know},
+                gender=np.concatenate([cached.gender, part.gender]),
+                age_group=np.concatenate([cached.age_group, part.age_group]),
+            )
+        with _rows_lock:
+            _rows_cache[round_.id] = cached
+        return cached
 
 
 def report_input(session: Session, round_: Round, options: ReportOptions) -> ReportInput:
@@ -266,26 +280,22 @@ def round_report(session: Session, round_: Round, options: ReportOptions = Repor
     return report, meta
 
 
-def option_counts(questionnaire: Questionnaire, export_rows: list[list[str]]) -> list[dict]:
+def option_counts(questionnaire: Questionnaire, raw: ResponseTable) -> list[dict]:
     """How often each option of each choice question was chosen among complete
-    responses, tallied from the raw export rows (header first) the workbook
-    writes anyway, instead of a second pass over the database."""
-    header, rows = export_rows[0], export_rows[1:]
-    status = header.index("status")
+    responses, tallied from the raw export the workbook writes anyway, instead
+    of a second pass over the database."""
+    complete = [status == "complete" for status in raw.column("status")]
     result = []
     for q in questionnaire.questions:
         if not q.options:
             continue
-        col = header.index(q.column)
-        counted: dict[str, int] = {}
-        for row in rows:
-            if row[status] != "complete" or not row[col]:
-                continue
-            for code in row[col].split(";") if q.type == "multiple_choice" else (row[col],):
-                counted[code] = counted.get(code, 0) + 1
-        total = sum(counted.get(o.code, 0) for o in q.options)
+        counted: Counter[str] = Counter()
+        for text, times in Counter(compress(raw.column(q.column), complete)).items():
+            for code in text.split(";") if q.type == "multiple_choice" else (text,):
+                counted[code] += times
+        total = sum(counted[o.code] for o in q.options)
         for option in q.options:
-            count = counted.get(option.code, 0)
+            count = counted[option.code]
             result.append({
                 "question_id": q.id, "question_text": q.text.zh, "option_code": option.code,
                 "option_label": option.label.zh, "count": count, "share": count / total if total else 0.0,

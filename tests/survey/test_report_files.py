@@ -17,6 +17,7 @@ from pypdf import PdfReader
 
 from analysis.report import IndicatorSpec, ReportInput, ReportMeta, build_report
 from survey.services.report_pdf import report_pdf
+from survey.services.export import ResponseTable
 from survey.services.report_xlsx import SHEET_NAMES, report_workbook
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -257,7 +258,7 @@ def workbook(report, meta, tmp_path_factory):
                "option_label": "知道", "count": 40, "share": 0.8},
               {"question_id": "q1", "question_text": "您知道创文吗？", "option_code": "2",
                "option_label": "-不知道", "count": 10, "share": 0.2}]
-    data = report_workbook(report, meta, raw, codebook, counts)
+    data = report_workbook(report, meta, ResponseTable.from_rows(raw), codebook, counts)
     path = tmp_path_factory.mktemp("xlsx") / "report.xlsx"
     path.write_bytes(data)
     return load_workbook(path)
