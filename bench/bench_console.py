@@ -1,6 +1,6 @@
 """Console speed on a big round (issue 4 "Speed"): 100,000 responses over 50
-communities; results page, PDF report and workbook, cold (nothing cached) and
-warm (the report cached by the results page).
+communities; results page, PDF report and workbook, cold (nothing cached),
+after a worker's warm-up, and after new responses arrived.
 
     python bench/bench_console.py [--backend sqlite|postgresql] [--responses 100000]
 """
@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import yaml
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -29,6 +29,7 @@ from survey.migrate import upgrade_database  # noqa: E402
 from survey.models import Answer, PopulationCell, Response, Unit, User  # noqa: E402
 from survey.models.types import utcnow  # noqa: E402
 from survey.services import reporting  # noqa: E402
+from survey.services.warmup import warm_reports  # noqa: E402
 from survey.services.questionnaires import import_questionnaire  # noqa: E402
 from survey.services.rounds import add_channels, create_round  # noqa: E402
 
@@ -127,26 +128,44 @@ def run(args, url: str, tmp: Path) -> None:
         assert reply.status_code == 200, (url, reply.status_code)
         return reply
 
-    reporting._cache.clear()
-    timed("results page (cold: read + compute)", lambda: get(base + "/results"))
-    timed("results page (warm)", lambda: get(base + "/results"))
-    reporting._cache.clear()
-    timed("PDF report (cold)", lambda: get(base + "/report.pdf"))
-    timed("PDF report (warm)", lambda: get(base + "/report.pdf"))
-    reporting._cache.clear()
-    timed("workbook with 100k raw rows (cold)", lambda: get(base + "/results.xlsx"))
-    timed("workbook (warm)", lambda: get(base + "/results.xlsx"))
-    with app.app_context():
-        from survey.models import Round
-
-        round_ = db.session.get(Round, round_id)
+    def forget():
+        """As after a worker starts: nothing cached (imported modules stay)."""
         reporting._cache.clear()
-        data = timed("  of which: read responses into arrays", lambda: reporting.report_input(
-            db.session, round_, reporting.ReportOptions()))
-        from analysis.report import build_report
+        reporting._rows_cache.clear()
 
-        timed("  of which: compute the report (analysis)", lambda: build_report(data))
+    pages = (("results page", "/results"), ("PDF report", "/report.pdf"), ("workbook with 100k raw rows", "/results.xlsx"))
+    print("cold: nothing cached, as in a worker without the warm-up")
+    for first in (True, False):
+        for label, url in pages:
+            forget()
+            timed(label + (" (first: with module imports)" if first else ""), lambda: get(base + url))
+    print("after the worker's warm-up (gunicorn.conf.py; runs in the background)")
+    forget()
+    timed("warm-up: read the round, compute the report", lambda: warm_reports(app))
+    timed("results page", lambda: get(base + "/results"))
+    timed("PDF report", lambda: get(base + "/report.pdf"))
+    timed("workbook with 100k raw rows", lambda: get(base + "/results.xlsx"))
+    print("after 500 new responses (arrays extended, report recomputed)")
+    add_responses(app, round_id, 500)
+    timed("results page", lambda: get(base + "/results"))
+    with app.app_context():
         db.engine.dispose()
+
+
+def add_responses(app, round_id: int, count: int) -> None:
+    """More responses like the last ones, with new ids."""
+    with app.app_context():
+        last = db.session.scalar(select(Response).where(Response.round_id == round_id).order_by(Response.id.desc()))
+        answers = db.session.execute(select(Answer.question_id, Answer.value).where(Answer.response_id == last.id)).all()
+        start = last.id + 1
+        db.session.execute(insert(Response), [
+            dict(id=start + i, round_id=round_id, channel_id=last.channel_id, unit_id=last.unit_id,
+                 submission_key=f"extra{i}", started_at=last.started_at, submitted_at=last.submitted_at,
+                 status="complete", quality_flags=[], locale="zh", answer_data=last.answer_data)
+            for i in range(count)])
+        db.session.execute(insert(Answer), [dict(response_id=start + i, question_id=q, value=v)
+                                            for i in range(count) for q, v in answers])
+        db.session.commit()
 
 
 if __name__ == "__main__":
