@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.fields import DateTimeLocalField, SelectChoice
 from wtforms.validators import (
     DataRequired,
+    EqualTo,
     InputRequired,
     Length,
     NumberRange,
@@ -54,6 +55,15 @@ class UserForm(FlaskForm):
     def validate_unit(self, field):
         if self.role.data == "staff" and not field.data:
             raise ValidationError(_l("Unit staff need a unit: the unit whose data they may see."))
+
+
+class FirstAdminForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
+    password = PasswordField(_l("Password"), validators=[
+        DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200,
+                               message=_l("The password must have at least %(n)s characters.", n=MIN_PASSWORD_LENGTH))])
+    confirm = PasswordField(_l("Password again"), validators=[
+        DataRequired(), EqualTo("password", message=_l("The two passwords differ."))])
 
 
 class PasswordResetForm(FlaskForm):

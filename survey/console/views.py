@@ -20,12 +20,12 @@ from sqlalchemy import select
 from ..extensions import db, login_manager
 from ..models import Round, User
 from ..models.types import utcnow
-from ..services import access, accounts, progress
+from ..services import access, accounts, progress, users
 from ..services.qr import poster_pdf, qr_png
 from ..services.rounds import channel_posters, channel_url
 from . import bp
 from .auth import can_change, channel_or_404, round_or_404, signed_in, visible_unit_ids
-from .forms import LoginForm, SiteChannelForm, choices
+from .forms import FirstAdminForm, LoginForm, SiteChannelForm, choices
 from .setup import site_channel_choices
 
 
@@ -39,6 +39,8 @@ def _load_user(user_id: str) -> User | None:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Sign in with username and password."""
+    if users.needs_first_admin(db.session):
+        return redirect(url_for("console.welcome"))
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(db.session, form.username.data, form.password.data)
@@ -49,6 +51,34 @@ def login():
             return redirect(url_for("console.rounds"))
         flash(_l("Wrong username or password."), "error")
     return render_template("console/login.html", form=form), 200 if request.method == "GET" else 401
+
+
+@bp.route("/welcome", methods=["GET", "POST"])
+def welcome():
+    """A fresh install: the first administrator's account, made in the browser
+    (or with ``flask create-admin``). Gone for good once any account exists."""
+    if not users.needs_first_admin(db.session):
+        abort(404)
+    form = FirstAdminForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            user = users.create_first_admin(db.session, username=form.username.data, password=form.password.data)
+            db.session.commit()
+        except users.AccountError as exc:
+            db.session.rollback()
+            if not users.needs_first_admin(db.session):
+                flash(str(exc), "error")
+                return redirect(url_for("console.login"))
+            problems.append(str(exc))
+        else:
+            session.permanent = True
+            login_user(user)
+            flash(_l("Welcome. Start with the units: import your district's streets and communities."), "ok")
+            return redirect(url_for("console.units"))
+    problems += [str(e) for errors in form.errors.values() for e in errors]
+    status = 200 if request.method == "GET" else 422
+    return render_template("console/welcome.html", form=form, problems=problems), status
 
 
 @bp.post("/logout")

@@ -6,7 +6,7 @@ Every change is written to the audit log in the caller's transaction.
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from ..exceptions import SetupError
@@ -49,6 +49,31 @@ def create_user(session: Session, actor: User | None, *, username: str, password
     session.flush()
     audit.record(session, actor, "user.create", f"user:{user.id}", username=username, role=role,
                  unit=unit.code if user.unit is not None else None)
+    return user
+
+
+def needs_first_admin(session: Session) -> bool:
+    """A fresh install: no account exists yet, so the console offers to create one."""
+    return session.scalar(select(User.id).limit(1)) is None
+
+
+def create_first_admin(session: Session, *, username: str, password: str) -> User:
+    """The first administrator of a fresh install, created in the browser.
+    Flushes; the caller commits.
+
+    Two people submitting at once must not both succeed: PostgreSQL locks the
+    table for the check; SQLite lets one writer at a time hold the database,
+    so counting after the insert sees the other's committed account.
+
+    :raises AccountError: an account exists already, or the name or password is not acceptable.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
+    if not needs_first_admin(session):
+        raise AccountError(_("This installation already has an administrator. Sign in instead."))
+    user = create_user(session, None, username=username, password=password, role="admin")
+    if session.scalar(select(func.count(User.id))) != 1:
+        raise AccountError(_("This installation already has an administrator. Sign in instead."))
     return user
 
 

@@ -50,7 +50,8 @@ def new_client(app) -> ConsoleClient:
 
 
 def csrf_token(client) -> str:
-    page = client.get("/console/login").get_data(as_text=True)
+    # A fresh install sends the login page on to the first administrator's page (which has a token too).
+    page = client.get("/console/login", follow_redirects=True).get_data(as_text=True)
     match = CSRF.search(page)
     return match.group(1) or match.group(2)
 

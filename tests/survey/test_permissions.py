@@ -28,6 +28,10 @@ ORDER = ("anonymous", "viewer", "staff_a", "staff_b", "admin")
 #: {V} questionnaire version, {viewer} the viewer's account id, {uA}/{uB}
 #: the ids of those two communities.
 MATRIX = [
+    # The first administrator's page exists only while there is no account.
+    ("GET", "/console/welcome", None, (404, 404, 404, 404, 404)),
+    ("POST", "/console/welcome", {"username": "late", "password": "a-long-password",
+                                  "confirm": "a-long-password"}, (404, 404, 404, 404, 404)),
     ("GET", "/console/", None, (302, 200, 200, 200, 200)),
     ("GET", "/console/rounds/{R}", None, (302, 200, 200, 200, 200)),
     ("GET", "/console/rounds/{RB}", None, (302, 200, 200, 404, 200)),
