@@ -19,6 +19,15 @@ ANSWER_ERROR_MESSAGES = {
     "too_long": _l("Please keep it under %(max)s characters."),
 }
 
+#: Why a response was left out of the rates (its status or quality flag), in words.
+EXCLUSION_REASONS = {
+    "screened_out": _l("Screened out"),
+    "too_fast": _l("Too fast"),
+    "straight_lined": _l("Straight-lined"),
+    "burst": _l("Burst"),
+    "duplicate": _l("Duplicate"),
+}
+
 
 def localized(text: Text | None) -> str:
     if text is None:
@@ -42,3 +51,4 @@ def _plain_number(value):
 def register(app: Flask) -> None:
     app.add_template_filter(localized, "loc")
     app.add_template_filter(answer_error_message, "answer_error")
+    app.add_template_global(EXCLUSION_REASONS, "exclusion_reasons")

@@ -21,7 +21,7 @@ from ..models.types import utcnow
 from ..services import access, audit, round_setup
 from ..services.questionnaires import import_questionnaire
 from ..services.tables import TableError
-from ..services.units import import_population, import_units
+from ..services.units import import_population, import_units, population_categories
 from . import bp
 from .auth import (
     admin_only,
@@ -69,6 +69,7 @@ def _units_page(problems: list[str] | None = None, which: str | None = None, sta
         population=round_setup.population_totals(db.session, units),
         units_form=UploadForm(prefix="units"),
         population_form=UploadForm(prefix="population"),
+        categories=population_categories(db.session).labels if can_change() else None,
         problems=problems or [],
         which=which,
         can_change=can_change(),

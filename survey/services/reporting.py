@@ -235,12 +235,22 @@ _CACHE_SIZE = 32
 
 
 def _fingerprint(session: Session, round_: Round) -> tuple:
+    """What the round's report depends on, cheap enough for every request.
+
+    Population: a re-import deletes and inserts cells (new ids); figures
+    changed in place shift the id-weighted sum even when the total stays.
+    Units are renamed and moved in place, so their rows themselves are part
+    of the key (a few hundred short rows)."""
     count, newest = session.execute(
         select(func.count(Response.id), func.max(Response.id)).where(Response.round_id == round_.id)
     ).one()
-    population = session.scalar(select(func.count(PopulationCell.id)))
-    population_sum = session.scalar(select(func.sum(PopulationCell.population)))
-    return (round_.id, count, newest, population, population_sum, round_.questionnaire_version.checksum,
+    population = session.execute(
+        select(func.count(PopulationCell.id), func.sum(PopulationCell.population), func.max(PopulationCell.id),
+               func.sum(PopulationCell.population * PopulationCell.id))
+    ).one()
+    units = hash(tuple(session.execute(
+        select(Unit.id, Unit.code, Unit.name, Unit.parent_id, Unit.level).order_by(Unit.id)).all()))
+    return (round_.id, count, newest, tuple(population), units, round_.questionnaire_version.checksum,
             json.dumps(round_.targets, sort_keys=True), json.dumps(sorted(round_.excluded_flags)))
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
+
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ..models import PopulationCell, Unit
+from questions import Questionnaire, load_standard
+
+from ..models import PopulationCell, QuestionnaireVersion, Unit
 from ..models.unit import UNIT_LEVELS
 from .tables import TableError, read_table
 
@@ -24,9 +29,45 @@ POPULATION_COLUMNS = {
     "age_group": ("年龄组", "年龄段"),
     "population": ("人口", "人数"),
 }
+#: Common ways of writing the standard categories, besides the questionnaires' own labels.
 GENDER_NAMES = {"男": "male", "女": "female"}
 AGE_GROUP_NAMES = {"18-29": "18_29", "18—29岁": "18_29", "30-44": "30_44", "30—44岁": "30_44",
                    "45-59": "45_59", "45—59岁": "45_59", "60+": "60_plus", "60岁及以上": "60_plus"}
+
+
+@dataclass(frozen=True)
+class PopulationCategories:
+    """The genders and age groups population figures may use: those of the
+    questionnaires' gender and age-group questions (the weighting matches
+    answers to figures by code), accepted by code or by label."""
+
+    codes: dict[str, dict[str, str]]  # variable -> {accepted text: code}
+    labels: dict[str, list[tuple[str, str]]]  # variable -> [(code, Chinese label)], for help texts
+
+    def code(self, variable: str, text: str) -> str | None:
+        return self.codes[variable].get(text.strip())
+
+
+@cache
+def _standard() -> Questionnaire:
+    return load_standard()
+
+
+def population_categories(session: Session) -> PopulationCategories:
+    """From the standard questionnaire and every stored questionnaire version."""
+    codes = {"gender": dict(GENDER_NAMES), "age_group": dict(AGE_GROUP_NAMES)}
+    labels: dict[str, dict[str, str]] = {"gender": {}, "age_group": {}}
+    questionnaires = [_standard(), *(v.parsed for v in session.scalars(select(QuestionnaireVersion)))]
+    for questionnaire in questionnaires:
+        for q in questionnaire.questions:
+            if q.variable not in codes:
+                continue
+            for option in q.options:
+                for text in (option.code, option.label.zh, option.label.en):
+                    if text:
+                        codes[q.variable].setdefault(text.strip(), option.code)
+                labels[q.variable].setdefault(option.code, option.label.zh or option.code)
+    return PopulationCategories(codes, {k: list(v.items()) for k, v in labels.items()})
 
 
 def import_units(session: Session, filename: str, data: bytes) -> dict[str, int]:
@@ -121,16 +162,24 @@ def import_population(session: Session, filename: str, data: bytes) -> dict[str,
     """
     rows = read_table(filename, data, POPULATION_COLUMNS, required=tuple(POPULATION_COLUMNS))
     units = {u.code: u for u in session.scalars(select(Unit))}
+    categories = population_categories(session)
     problems: list[str] = []
     cells: dict[tuple[str, str, str], int] = {}
     for row in rows:
         v = row.values
-        gender = GENDER_NAMES.get(v["gender"], v["gender"])
-        age = AGE_GROUP_NAMES.get(v["age_group"], v["age_group"])
+        gender = categories.code("gender", v["gender"])
+        age = categories.code("age_group", v["age_group"])
         if v["unit"] not in units:
             problems.append(_("Row %(row)s: unknown unit code %(code)s.", row=row.number, code=v["unit"]))
-        if not gender or not age:
+        if not v["gender"] or not v["age_group"]:
             problems.append(_("Row %(row)s: gender and age group are required.", row=row.number))
+        else:
+            if gender is None:
+                problems.append(_("Row %(row)s: unknown gender %(value)s; use one of %(known)s.", row=row.number,
+                                  value=v["gender"], known=_known(categories, "gender")))
+            if age is None:
+                problems.append(_("Row %(row)s: unknown age group %(value)s; use one of %(known)s.", row=row.number,
+                                  value=v["age_group"], known=_known(categories, "age_group")))
         try:
             count = int(v["population"].replace(",", ""))
             if count < 0:
@@ -151,3 +200,7 @@ def import_population(session: Session, filename: str, data: bytes) -> dict[str,
         session.add(PopulationCell(unit=units[code], gender=gender, age_group=age, population=count))
     session.flush()
     return {"cells": len(cells), "units": len(unit_ids)}
+
+
+def _known(categories: PopulationCategories, variable: str) -> str:
+    return "、".join(label for _code, label in categories.labels[variable])

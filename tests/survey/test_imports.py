@@ -93,10 +93,21 @@ def test_population_import_and_replace(app):
     assert _count(PopulationCell) == 1
 
 
+def test_population_labels_are_the_questionnaires_codes_or_labels(app):
+    import_units(db.session, "units.csv", UNITS_CSV.encode())
+    rows = "单位编码,性别,年龄组,人口\nD9-S1-C1,Female,60岁及以上,5\nD9-S1-C1,male,30—44岁,7\nD9-S1-C1,女,45-59,9\n"
+    import_population(db.session, "pop.csv", rows.encode())
+    assert {(c.gender, c.age_group, c.population) for c in db.session.scalars(select(PopulationCell))} == {
+        ("female", "60_plus", 5), ("male", "30_44", 7), ("female", "45_59", 9)}
+
+
 @pytest.mark.parametrize(
     ("line", "expected"),
     [("XX,男,18_29,10", "未知单位"), ("D9-S1-C1,男,18_29,-3", "整数"), ("D9-S1-C1,男,18_29,many", "整数"),
-     ("D9-S1-C1,,18_29,3", "性别")],
+     ("D9-S1-C1,,18_29,3", "性别"),
+     # Labels the weighting would not recognise: refused, with the accepted ones listed.
+     ("D9-S1-C1,男,18-29岁,3", "无法识别的年龄组“18-29岁”，请填写：18—29岁、30—44岁、45—59岁、60岁及以上"),
+     ("D9-S1-C1,M,18_29,3", "无法识别的性别“M”，请填写：男、女")],
 )
 def test_broken_population_files_change_nothing(app, line, expected):
     import_units(db.session, "units.csv", UNITS_CSV.encode())

@@ -284,3 +284,29 @@ def test_option_counts_in_the_workbook_match_the_answers(app, client, round_):
         want = sum(1 for a in db.session.scalars(select(Answer).join(Response).where(
             Response.status == "complete", Answer.question_id == q.id)) if a.value == option.code)
         assert sheet[(q.id, option.code)] == want
+
+
+def test_report_follows_population_and_unit_changes_with_the_same_totals(app, round_):
+    """A cached report is not reused once the weighting figures or the units changed,
+    even when the number of cells and the total population stay the same."""
+    from survey.services import reporting
+    from survey.services.units import import_population, import_units
+
+    before, _ = reporting.round_report(db.session, round_)
+    community = db.session.scalar(select(Unit).where(Unit.level == "community").order_by(Unit.code))
+    cells = {(c.gender, c.age_group): c.population for c in db.session.scalars(
+        select(PopulationCell).where(PopulationCell.unit_id == community.id))}
+    young, old = cells[("male", "18_29")], cells[("male", "60_plus")]
+    assert young != old
+    cells[("male", "18_29")], cells[("male", "60_plus")] = old, young  # same count, same total
+    rows = ["单位编码,性别,年龄组,人口"] + [f"{community.code},{g},{a},{n}" for (g, a), n in cells.items()]
+    import_population(db.session, "pop.csv", "\n".join(rows).encode())
+    db.session.commit()
+    after, _ = reporting.round_report(db.session, round_)
+    assert after is not before
+    assert [r.rate for r in after.overall] != [r.rate for r in before.overall]
+
+    import_units(db.session, "units.csv", f"编码,名称,上级编码\n{community.code},改名社区,{community.parent.code}\n".encode())
+    db.session.commit()
+    renamed, _ = reporting.round_report(db.session, round_)
+    assert renamed.unit_names[community.code] == "改名社区"
