@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .schema import Question, Questionnaire
 
-__all__ = ["codebook_rows", "export_value"]
+__all__ = ["codebook_rows", "export_value", "neutralize"]
 
 # Descriptions of the values of types without options in the file.
 _VALUE_DESCRIPTIONS = {
@@ -36,6 +36,11 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 def _language(locale: str) -> str:
     return "en" if locale.replace("-", "_").split("_", 1)[0].lower() == "en" else "zh"
+
+
+def neutralize(text: str) -> str:
+    """Make typed text inert in spreadsheets (CSV/formula injection)."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def _number(value: float | int) -> str:
@@ -122,6 +127,4 @@ def export_value(question: Question, value: object) -> str:
     if isinstance(value, (int, float)):
         return _number(value)
     text = str(value)
-    if question.type == "text" and text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
+    return neutralize(text) if question.type == "text" else text

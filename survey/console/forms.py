@@ -43,11 +43,16 @@ class UploadForm(FlaskForm):
     file = FileField(_l("File"), validators=[FileRequired(_l("Choose a file to upload."))])
 
 
-class UserForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
-    password = PasswordField(_l("Password"), validators=[
+def _new_password(label) -> PasswordField:
+    """A password being set: the same length rule wherever accounts get one."""
+    return PasswordField(label, validators=[
         DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200,
                                message=_l("The password must have at least %(n)s characters.", n=MIN_PASSWORD_LENGTH))])
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
+    password = _new_password(_l("Password"))
     role = SelectField(_l("Role"), choices=choices([("staff", _l("Unit staff")), ("viewer", _l("Viewer")),
                                                     ("admin", _l("Administrator"))]))
     unit = SelectField(_l("Unit (for unit staff)"), coerce=int, choices=[], validate_choice=False)
@@ -59,17 +64,13 @@ class UserForm(FlaskForm):
 
 class FirstAdminForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
-    password = PasswordField(_l("Password"), validators=[
-        DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200,
-                               message=_l("The password must have at least %(n)s characters.", n=MIN_PASSWORD_LENGTH))])
+    password = _new_password(_l("Password"))
     confirm = PasswordField(_l("Password again"), validators=[
         DataRequired(), EqualTo("password", message=_l("The two passwords differ."))])
 
 
 class PasswordResetForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[
-        DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200,
-                               message=_l("The password must have at least %(n)s characters.", n=MIN_PASSWORD_LENGTH))])
+    password = _new_password(_l("New password"))
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -11,8 +11,9 @@ from typing import IO, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from questions.codebook import neutralize
+
 from ..models import AuditEvent, User
-from .export import neutralize
 
 CSV_COLUMNS = ["id", "created_at_utc", "username", "action", "target", "details"]
 

@@ -20,7 +20,7 @@ from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from questions import Question, codebook_rows, export_value
-from questions.codebook import FORMULA_PREFIXES
+from questions.codebook import neutralize
 
 from ..models import Channel, Response, Round, Unit
 from .bulkread import collector_paused
@@ -31,11 +31,6 @@ FIXED_COLUMNS = [
 ]
 # Answers the database hands over as JSON text (a list; a number on PostgreSQL).
 _JSON_TYPES = ("multiple_choice", "number")
-
-
-def neutralize(text: str) -> str:
-    """Make typed text inert in spreadsheets (CSV/formula injection)."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 @dataclass(frozen=True)
@@ -83,8 +78,7 @@ def _answer_text(question: Question, raw: object) -> str:
         return ""
     if isinstance(raw, str) and question.type in _JSON_TYPES:
         raw = json.loads(raw)
-    text = export_value(question, raw)
-    return neutralize(text) if question.type == "text" else text
+    return export_value(question, raw)  # neutralises typed text itself
 
 
 def _flags_text(raw: str | None) -> str:

@@ -31,9 +31,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from analysis.report import IndicatorResult, Report, ReportMeta
-from questions.codebook import FORMULA_PREFIXES
 
-from .export import ResponseTable
+from .export import ResponseTable, neutralize
 from .report_words import CI_METHOD_TEXT, EXCLUSION_LABELS, KIND_LABELS, LEVEL_LABELS, VERDICT_WORDS
 
 __all__ = ["SHEET_NAMES", "neutralise", "report_workbook"]
@@ -60,8 +59,7 @@ def neutralise(text: str) -> str:
     >>> neutralise("=HYPERLINK(\\"http://x\\")")
     '\\'=HYPERLINK("http://x")'
     """
-    text = ILLEGAL_CHARACTERS_RE.sub("", text)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return neutralize(ILLEGAL_CHARACTERS_RE.sub("", text))
 
 
 def _text_width(value: object) -> int:
