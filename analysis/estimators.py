@@ -226,7 +226,7 @@ def _rows(design, plan, name, get_fine, get_all, kind):
                 # left is rounding noise (R reports it, e.g. se = 1e-17).
                 v = 0.0
             if v > 0 and pv > 0:
-                n_eff = pv / v
+                n_eff = min(pv / v, float(n))  # never more than the respondents
                 deff = v * (n - 1) / pv if n > 1 else math.nan
             else:
                 n_eff, deff = float(n), math.nan

@@ -115,26 +115,38 @@ def clopper_pearson_interval(x: float, n: float, level: float = 0.95) -> tuple[f
     return low, high
 
 
-def korn_graubard_interval(p: float, var: float, n: int, df: float, level: float = 0.95):
+def korn_graubard_interval(
+    p: float, var: float, n: int, df: float, level: float = 0.95, *, cap: bool = False
+):
     """Korn-Graubard interval, exactly R's ``svyciprop(method="beta")``.
 
     ``n_eff = p(1-p)/var * (t_{n-1}/t_{df})^2`` and the Clopper-Pearson bounds with
     ``x = p n_eff``: ``qbeta(a/2, x, n_eff-x+1)``, ``qbeta(1-a/2, x+1, n_eff-x)``.
+    With ``cap=True`` the adjusted ``n_eff`` is first capped at ``n``, as NCHS
+    does (``svyciprop_adjusted`` in CDC's surveytable:
+    ``n.eff = min(nrow(design), n.eff * rat.squ)``).
     """
     a = 1.0 - level
     n_eff = p * (1.0 - p) / var
     if n > 1 and not math.isinf(df):
         n_eff *= (special.stdtrit(n - 1, a / 2) / special.stdtrit(df, a / 2)) ** 2
+    if cap:
+        n_eff = min(n_eff, float(n))
     return clopper_pearson_interval(p * n_eff, n_eff, level)
 
 
-def wilson_interval(p: float, var: float, df: float, level: float = 0.95) -> tuple[float, float]:
+def wilson_interval(
+    p: float, var: float, df: float, level: float = 0.95, *, n: float | None = None
+) -> tuple[float, float]:
     """Wilson score interval with ``n -> n_eff = p(1-p)/var`` and ``z -> t_{df}``.
 
     ``(p + z^2/(2m) -+ z sqrt(p(1-p)/m + z^2/(4m^2))) / (1 + z^2/m)`` with
-    ``m = n_eff`` (Wilson 1927; survey 4.5 ``svyciprop(method="wilson")``).
+    ``m = n_eff`` (Wilson 1927; survey 4.5 ``svyciprop(method="wilson")``),
+    capped at ``n`` when ``n`` is given.
     """
     m = p * (1.0 - p) / var
+    if n is not None:
+        m = min(m, float(n))
     z = _tq(level, df)
     z2 = z * z
     centre = p + z2 / (2.0 * m)
@@ -165,6 +177,8 @@ def confidence_interval(
     df: float,
     level: float = 0.95,
     method: str = DEFAULT_CI_METHOD,
+    *,
+    cap: bool = True,
 ) -> Interval:
     """Confidence interval for a survey proportion.
 
@@ -183,6 +197,13 @@ def confidence_interval(
     level : float
         Confidence level in (0, 1).
     method : {"wilson", "clopper-pearson", "korn-graubard", "logit", "normal"}
+    cap : bool, default True
+        Never claim more than the respondents: the effective sample size is
+        capped at ``n`` (for Korn-Graubard after its degrees-of-freedom factor,
+        as NCHS does), so a design effect below 1 from calibration cannot make
+        the interval narrower than the unweighted one; for ``normal`` and
+        ``logit`` the variance is floored at ``p(1-p)/n`` to the same effect.
+        ``cap=False`` gives R's ``svyciprop`` numbers exactly.
 
     Returns
     -------
@@ -206,17 +227,20 @@ def confidence_interval(
     note = None
     if not (df > 0) and method != "clopper-pearson":
         df, note = math.inf, _DF_0_NOTE
+    floor = p * (1.0 - p) / n  # the variance of an unweighted sample of n
     if method == "korn-graubard":
-        low, high = korn_graubard_interval(p, var, n, df, level)
+        low, high = korn_graubard_interval(p, var, n, df, level, cap=cap)
     elif method == "clopper-pearson":
         n_eff = p * (1.0 - p) / var
+        if cap:
+            n_eff = min(n_eff, float(n))
         low, high = clopper_pearson_interval(p * n_eff, n_eff, level)
     elif method == "wilson":
-        low, high = wilson_interval(p, var, df, level)
-    elif method == "logit":
-        low, high = logit_interval(p, float(se), df, level)
+        low, high = wilson_interval(p, var, df, level, n=n if cap else None)
     else:
-        low, high = normal_interval(p, float(se), df, level)
+        se_used = math.sqrt(max(var, floor)) if cap else float(se)
+        interval = logit_interval if method == "logit" else normal_interval
+        low, high = interval(p, se_used, df, level)
     return Interval(low, high, method, level, note)
 
 

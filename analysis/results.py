@@ -76,8 +76,10 @@ class Estimate:
         for unweighted drills; see METHODS.md.) ``nan`` when ``p(1-p) = 0``.
     n_eff : float
         Effective sample size ``p(1-p)/Var`` (for an index:
-        ``s^2/Var`` with the weighted population variance ``s^2``); ``n``
-        when the variance is 0.
+        ``s^2/Var`` with the weighted population variance ``s^2``), capped at
+        ``n``: calibration can give a design effect below 1, but the data
+        never hold more information than their respondents (NCHS 2017);
+        ``n`` when the variance is 0.
     kind : str
         ``"rate"`` or ``"index"`` (satisfaction index on 0-100).
     """
@@ -97,7 +99,7 @@ class Estimate:
     def variance(self) -> float:
         return self.se * self.se
 
-    def ci(self, level: float = 0.95, method: str = DEFAULT_CI_METHOD) -> Interval:
+    def ci(self, level: float = 0.95, method: str = DEFAULT_CI_METHOD, *, cap: bool = True) -> Interval:
         """Confidence interval for this estimate.
 
         Parameters
@@ -107,6 +109,11 @@ class Estimate:
         method : str
             One of :data:`analysis.intervals.CI_METHODS`; default
             :data:`DEFAULT_CI_METHOD` (Korn-Graubard).
+        cap : bool, default True
+            Cap the effective sample size at the respondents (see
+            :func:`analysis.intervals.confidence_interval`); ``False`` gives
+            R's numbers exactly, even where calibration pushes the design
+            effect below 1.
 
         Returns
         -------
@@ -115,9 +122,13 @@ class Estimate:
         from .intervals import confidence_interval, index_interval  # intervals imports results
 
         if self.kind == "index":
-            return index_interval(self.estimate, self.se, self.df, level, method)
+            se = self.se
+            if cap and self.n > 1 and math.isfinite(self.deff) and self.deff > 0:
+                # deff = Var (n-1)/s^2, so Var >= s^2/n  <=>  deff >= (n-1)/n
+                se *= math.sqrt(max(1.0, (self.n - 1) / (self.n * self.deff)))
+            return index_interval(self.estimate, se, self.df, level, method)
         return confidence_interval(
-            self.estimate, self.se, self.n, self.successes, self.df, level, method
+            self.estimate, self.se, self.n, self.successes, self.df, level, method, cap=cap
         )
 
     @property

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from analysis_reference import REFERENCE, dataset, design, num, read_csv
 
-from analysis import estimate_rates, satisfaction_index
+from analysis import CI_METHODS, estimate_rates, satisfaction_index
 
 CI_COLUMNS = {
     "normal": "mean",
@@ -88,7 +88,7 @@ def test_matches_r(file, dname, indicator, by):
             assert e.deff == pytest.approx(f(r["deff"]), rel=1e-7), where
         level = f(r["level"])
         if r["kind"] == "index":
-            iv = e.ci(level, "normal")
+            iv = e.ci(level, "normal", cap=False)
             if not math.isnan(f(r["t_low"])):
                 # R's confint is not clipped; Minyi keeps the index within 0-100.
                 assert abs(iv.low - max(f(r["t_low"]), 0.0)) <= 1e-6, where
@@ -97,7 +97,7 @@ def test_matches_r(file, dname, indicator, by):
         assert e.successes == int(r["successes"]), where
         for method, col in CI_COLUMNS.items():
             lo, hi = f(r[f"{col}_low"]), f(r[f"{col}_high"])
-            iv = e.ci(level, method)
+            iv = e.ci(level, method, cap=False)  # R parity; the cap is checked below
             if math.isnan(lo) or math.isnan(hi):
                 # R gives nothing usable (variance 0 or no df): Minyi says what it did.
                 assert iv.note, (where, method)
@@ -161,3 +161,27 @@ def test_korn_graubard_reproduces_svyciprop_beta_with_its_row_count():
                 checked += 1
                 differs += r["nrow_design"] != r["n"]
     assert checked > 1000 and differs > 100
+
+
+@pytest.mark.parametrize("file", FILES)
+def test_capped_intervals_never_narrower_than_r(file):
+    """The one deviation from svyciprop: n_eff is capped at the respondents.
+
+    Where R's effective size is within n the intervals are R's exactly; where
+    calibration (or the df factor) pushes it above n, Minyi's interval is the
+    wider one, and the reported n_eff never exceeds n."""
+    ds = "large" if file == "large" else "drill"
+    same = wider = 0
+    for (dname, indicator, by) in expected(file):
+        for e in ours(ds, dname, indicator, by).values():
+            if e.n == 0:
+                continue
+            assert e.n_eff <= e.n, (dname, indicator, by, e.domain)
+            for method in CI_METHODS:
+                capped, raw = e.ci(0.95, method), e.ci(0.95, method, cap=False)
+                assert capped.low <= raw.low + 1e-12 and capped.high >= raw.high - 1e-12
+                if (capped.low, capped.high) == (raw.low, raw.high):
+                    same += 1
+                else:
+                    wider += 1
+    assert same > wider > 0
