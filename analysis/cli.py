@@ -14,10 +14,19 @@ post-stratifies (``--poststratify CELLS.csv``: the cell columns plus
 ``population``) and rakes (``--rake MARGIN.csv``, repeatable: one variable
 column plus ``population``), and prints every indicator's rate overall and by
 ``--by`` with SE, interval, design effect and the verdict against
-``--target``. The JSON rows have the keys ``indicator, domain, n, estimate,
-se, ci_low, ci_high, method, level, deff, n_eff, target, verdict`` and
-``note`` (why an interval fell back, e.g. variance 0 when everyone answered
-yes; null otherwise). Numbers that do not exist (an empty domain) are null.
+``--target``. Post-stratification follows the drill policy of
+:func:`analysis.calibration.calibrate`: cells with fewer than ``--min-cell``
+respondents (default 20) are merged with neighbours (list the cell columns
+coarse to fine: the last column is merged first), raking to the margins when
+cells stay thin, weights above ``--trim`` times the mean (default 5) trimmed;
+``--min-cell 1 --trim 0`` gives R's ``postStratify``. Verdicts are ``pass``,
+``fail``, ``undecided`` or ``insufficient`` (:class:`analysis.targets.VerdictRule`,
+``--min-n``). The JSON rows have the keys ``indicator, domain, n, estimate,
+se, ci_low, ci_high, method, level, deff, n_eff, target, verdict,
+more_needed`` (further interviews that would decide; ">1000" when more than
+the search limit) and ``note`` (why an interval fell back, e.g. variance 0 when
+everyone answered yes; null otherwise). Numbers that do not exist (an empty
+domain) are null.
 
 Bad input exits with status 1 (2 for a usage error) and one line on stderr
 naming the problem; there is never a traceback.
@@ -39,14 +48,15 @@ from itertools import repeat
 
 import numpy as np
 
+from analysis.calibration import DEFAULT_MIN_CELL, DEFAULT_TRIM_RATIO, CalibrationReport, calibrate
 from analysis.design import SurveyDesign
 from analysis.errors import AnalysisError
 from analysis.estimators import estimate_rates
 from analysis.intervals import CI_METHODS, DEFAULT_CI_METHOD
-from analysis.planning import ALLOCATION_METHODS, allocate, sample_size
+from analysis.planning import ALLOCATION_METHODS, MAX_SEARCH_N, allocate, sample_size
 from analysis.results import Estimate
-from analysis.targets import target_verdict, verdict_from_interval
-from analysis.weighting import poststratify, rake
+from analysis.targets import DEFAULT_VERDICT_RULE, VerdictRule, target_verdict
+from analysis.weighting import rake
 
 __all__ = ["JSON_KEYS", "CliError", "main"]
 
@@ -65,6 +75,7 @@ JSON_KEYS = (
     "n_eff",
     "target",
     "verdict",
+    "more_needed",
     "note",
 )
 
@@ -360,6 +371,12 @@ def rate_rows(args: argparse.Namespace) -> list[dict]:
         raise CliError(f"--level must be between 0 and 1, got {args.level}")
     if args.target is not None and not 0.0 <= args.target <= 1.0:
         raise CliError(f"--target must be a rate between 0 and 1, got {args.target}")
+    if args.min_cell < 1:
+        raise CliError(f"--min-cell must be at least 1, got {args.min_cell}")
+    if args.trim != 0 and not args.trim > 1:
+        raise CliError(f"--trim must be 0 (off) or above 1, got {args.trim}")
+    if args.min_n < 1:
+        raise CliError(f"--min-n must be at least 1, got {args.min_n}")
     dup = sorted({c for c in args.indicator if args.indicator.count(c) > 1})
     if dup:
         raise CliError(f"--indicator {dup[0]!r} is given twice")
@@ -391,23 +408,26 @@ def rate_rows(args: argparse.Namespace) -> list[dict]:
     design = SurveyDesign(weights=weights, strata=strata, clusters=clusters)
     how = [f"{design.n} rows", "weights: " + (args.weight or "none")]
     if cells is not None:
-        design, report = poststratify(design, cells, cell_file[1])
-        how.append(f"post-stratified to {' x '.join(report.variables)}"
-                   + (f" ({report.n_collapsed} empty cell(s) merged with a neighbour)"
-                      if report.n_collapsed else ""))
+        design, report = calibrate(design, cells, cell_file[1], min_cell=args.min_cell,
+                                   trim_ratio=args.trim or None)
+        how.append(describe_calibration(report))
     if margins:
         design = rake(design, margins)
         how.append(f"raked to {', '.join(margins)} "
                    f"({design.rake_report.iterations} sweep(s))")
     args.how = "; ".join(how)
 
+    rule = VerdictRule(min_n=args.min_n)
     rows = []
     for est in estimate_rates(design, indicators, by=by):
         ci = est.ci(level=args.level, method=args.ci)
         empty = est.n == 0
-        verdict = None
+        verdict = more = None
         if args.target is not None and not empty:
-            verdict = verdict_from_interval(ci, args.target)
+            decided = target_verdict(est, args.target, level=args.level, method=args.ci, rule=rule)
+            verdict, more = decided.verdict, decided.more_needed
+            if decided.more_needed_exceeds:
+                more = f">{more}"
         rows.append(
             {
                 "indicator": est.indicator,
@@ -423,10 +443,31 @@ def rate_rows(args: argparse.Namespace) -> list[dict]:
                 "n_eff": _num(est.n_eff),
                 "target": args.target,
                 "verdict": verdict,
+                "more_needed": more,
                 "note": "no respondents" if empty else ci.note,
             }
         )
     return rows
+
+
+def describe_calibration(report: CalibrationReport) -> str:
+    """One line of what the weighting did, for the table footer."""
+    if report.method == "unweighted":
+        return (f"not weighted: every margin has fewer than {report.min_cell} respondents "
+                "in some category")
+    if report.fallback is None:
+        text = f"post-stratified to {' x '.join(report.used)} ({report.groups} cells"
+    else:
+        kind = "raked to" if report.method == "raked" else "post-stratified to"
+        text = f"{report.fallback}: {kind} {', '.join(report.used)} ({report.groups} categories"
+    if report.merges:
+        text += f"; {report.n_merged} merge(s) of cells under {report.min_cell} respondents"
+    text += ")"
+    if report.dropped:
+        text += f"; margin(s) dropped: {', '.join(report.dropped)}"
+    if report.trimmed:
+        text += f"; {report.trimmed} weight(s) trimmed to {report.trim_ratio:g} x the mean"
+    return text
 
 
 def _fmt(x, digits: int = 4) -> str:
@@ -581,15 +622,20 @@ def cmd_plan_more(args: argparse.Namespace) -> int:
     if not args.deff > 0:
         raise CliError(f"--deff must be positive, got {args.deff}")
     est = srs_estimate(args.n, args.rate, args.deff)
-    result = target_verdict(est, args.target, level=args.level, method=args.ci)
+    # Planning asks for the real number, however large: search up to MAX_SEARCH_N.
+    result = target_verdict(est, args.target, level=args.level, method=args.ci,
+                            more_limit=MAX_SEARCH_N - args.n)
     if args.format == "json":
         print(json.dumps({"n": args.n, "rate": args.rate, "deff": args.deff,
                           "target": args.target, "level": args.level, "method": args.ci,
                           "ci_low": result.interval.low, "ci_high": result.interval.high,
                           "verdict": result.verdict, "more_needed": result.more_needed,
+                          "more_needed_exceeds": result.more_needed_exceeds,
                           "note": result.note}))
     else:
         more = "-" if result.more_needed is None else str(result.more_needed)
+        if result.more_needed_exceeds:
+            more = f"more than {more}"
         print(f"{result.verdict}; more interviews needed: {more}"
               + (f" ({result.note})" if result.note else ""))
     return 0
@@ -604,7 +650,7 @@ def srs_estimate(n: int, rate: float, deff: float = 1.0) -> Estimate:
     """
     x = round(rate * n)
     se = math.sqrt(deff * rate * (1.0 - rate) / (n - 1))
-    n_eff = (n - 1) / deff if 0 < rate < 1 else float(n)
+    n_eff = min((n - 1) / deff, float(n)) if 0 < rate < 1 else float(n)
     return Estimate("rate", None, n, x, rate, se, float(n - 1), deff, n_eff)
 
 
@@ -634,10 +680,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cell columns plus 'population'")
     r.add_argument("--rake", action="extend", nargs="+", default=[], metavar="MARGIN.csv",
                    help="one variable column plus 'population' (repeat for several margins)")
+    r.add_argument("--min-cell", type=int, default=DEFAULT_MIN_CELL, metavar="N",
+                   help=f"least respondents per weighting cell (default {DEFAULT_MIN_CELL}; "
+                        "1: merge only empty cells)")
+    r.add_argument("--trim", type=float, default=DEFAULT_TRIM_RATIO, metavar="RATIO",
+                   help=f"cap weights at RATIO x the mean weight (default {DEFAULT_TRIM_RATIO:g}; 0: off)")
     r.add_argument("--ci", choices=CI_METHODS, default=DEFAULT_CI_METHOD,
                    help=f"interval method (default {DEFAULT_CI_METHOD})")
     r.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
     r.add_argument("--target", type=float, help="target rate, e.g. 0.8")
+    r.add_argument("--min-n", type=int, default=DEFAULT_VERDICT_RULE.min_n, metavar="N",
+                   help="fewer usable answers than N: verdict 'insufficient' "
+                        f"(default {DEFAULT_VERDICT_RULE.min_n})")
     r.add_argument("--format", choices=FORMATS, default="table", help="output (default table)")
     r.set_defaults(func=cmd_rates)
 

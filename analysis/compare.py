@@ -27,14 +27,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy import stats
+from scipy import optimize, stats
 
 from analysis.intervals import DEFAULT_CI_METHOD
 from analysis.results import Estimate
 
-__all__ = ["COMPARE_METHODS", "Difference", "compare_all", "compare_rounds", "difference"]
+__all__ = [
+    "COMPARE_METHODS",
+    "Difference",
+    "compare_all",
+    "compare_rounds",
+    "difference",
+    "newcombe_interval",
+]
 
-COMPARE_METHODS = ("satterthwaite", "normal", "newcombe")
+COMPARE_METHODS = ("newcombe", "satterthwaite", "normal")
 
 
 @dataclass(frozen=True)
@@ -150,18 +157,69 @@ def difference(
     return d, se, df, d - q * se, d + q * se, p
 
 
-def _pooled_p_value(before: Estimate, after: Estimate) -> float:
-    """Two-sided pooled two-proportion score test on effective sample sizes."""
-    n1 = before.n_eff if math.isfinite(before.n_eff) and before.n_eff > 0 else before.n
-    n2 = after.n_eff if math.isfinite(after.n_eff) and after.n_eff > 0 else after.n
-    if n1 <= 0 or n2 <= 0:
-        return math.nan
-    pooled = (before.estimate * n1 + after.estimate * n2) / (n1 + n2)
-    se0 = math.sqrt(pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2))
-    d = after.estimate - before.estimate
-    if se0 == 0:
-        return 1.0 if d == 0 else 0.0
-    return float(2.0 * stats.norm.sf(abs(d) / se0))
+def _wilson_bounds(est: Estimate, level: float) -> tuple[float, float]:
+    """Wilson score interval of one round on its effective size, capped at n.
+
+    ``m = min(n, p(1-p)/se^2)`` (``n`` when the variance is 0, as NCHS does for
+    all-yes or all-no domains); the quantile is ``t`` on the design's degrees
+    of freedom, as survey's ``svyciprop(method="wilson")``.
+    """
+    p, n = float(est.estimate), float(est.n)
+    if est.se > 0 and 0.0 < p < 1.0:
+        m = min(n, p * (1.0 - p) / est.se**2)
+    else:
+        m = n
+    z = _quantile(level, est.df)
+    z2 = z * z
+    centre = p + z2 / (2.0 * m)
+    half = z * math.sqrt(max(p * (1.0 - p), 0.0) / m + z2 / (4.0 * m * m))
+    den = 1.0 + z2 / m
+    return max(0.0, (centre - half) / den), min(1.0, (centre + half) / den)
+
+
+def _quantile(level: float, df: float) -> float:
+    if math.isfinite(df) and df > 0:
+        return float(stats.t.ppf(0.5 + level / 2.0, df))
+    return float(stats.norm.ppf(0.5 + level / 2.0))
+
+
+def newcombe_interval(before: Estimate, after: Estimate, level: float) -> tuple[float, float]:
+    """Newcombe's hybrid score interval for ``after - before`` (method 10).
+
+    Built from each round's Wilson interval on its effective sample size, so it
+    always lies within [-1, 1] and never claims more than the respondents.
+    """
+    l1, u1 = _wilson_bounds(before, level)
+    l2, u2 = _wilson_bounds(after, level)
+    p1, p2 = float(before.estimate), float(after.estimate)
+    d = p2 - p1
+    low = d - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
+    high = d + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
+    return max(-1.0, low), min(1.0, high)
+
+
+def _inverted_p_value(before: Estimate, after: Estimate) -> float:
+    """Two-sided p-value of "no change" by inverting Newcombe's interval.
+
+    The p-value is ``1 - c`` for the confidence level ``c`` at which the
+    interval's nearer bound touches 0, so that the p-value is below ``1 - level``
+    exactly when the interval at ``level`` excludes 0: the number, the interval
+    and the words cannot disagree.
+    """
+    d = float(after.estimate) - float(before.estimate)
+    if d == 0:
+        return 1.0
+
+    def gap(c: float) -> float:  # > 0 while the interval at level c excludes 0
+        low, high = newcombe_interval(before, after, c)
+        return low if d > 0 else -high
+
+    lo, hi = 1e-12, 1.0 - 1e-12
+    if gap(hi) > 0:
+        return 1e-12
+    if gap(lo) <= 0:
+        return 1.0
+    return float(1.0 - optimize.brentq(gap, lo, hi, xtol=1e-12))
 
 
 def compare_rounds(
@@ -169,7 +227,7 @@ def compare_rounds(
     after: Estimate,
     *,
     level: float = 0.95,
-    method: Literal["satterthwaite", "normal", "newcombe"] = "satterthwaite",
+    method: Literal["satterthwaite", "normal", "newcombe"] = "newcombe",
     ci_method: str = DEFAULT_CI_METHOD,
 ) -> Difference:
     """Change of a rate between two independent rounds.
@@ -180,40 +238,39 @@ def compare_rounds(
         The same indicator (and domain) in the earlier and the later round.
     level : float, default 0.95
         Confidence level.
-    method : {"satterthwaite", "normal", "newcombe"}, default "satterthwaite"
-        ``satterthwaite``: Wald interval with a t reference on Welch-
-        Satterthwaite degrees of freedom from the two designs' df [1]_ [2]_.
-        This is the default because drill domains are small (a community of
-        30 respondents has df 29; a clustered street may have a handful of
-        PSUs), where the normal quantile is too narrow; with large df it equals
-        ``normal``. ``normal``: Wald interval with the normal quantile.
-        ``newcombe``: Newcombe's hybrid score interval [3]_ built from each
-        round's own interval (``Estimate.ci(level, ci_method)``).
-    ci_method : str, default ``DEFAULT_CI_METHOD``
-        Per-round interval method used by ``newcombe``.
+    method : {"newcombe", "satterthwaite", "normal"}, default "newcombe"
+        ``newcombe``: Newcombe's hybrid score interval [3]_ from each round's
+        Wilson interval on its effective sample size (capped at the
+        respondents), with the p-value obtained by inverting that interval.
+        The default, because drill domains are small and rates sit near 1,
+        where a Wald interval leaves [-1, 1] and its p-value can disagree with
+        a score interval. ``satterthwaite``: Wald interval with a t reference
+        on Welch-Satterthwaite degrees of freedom from the two designs' df
+        [1]_ [2]_. ``normal``: Wald interval with the normal quantile. Wald
+        intervals are clipped to [-1, 1]; their p-value is the Wald test's,
+        which agrees with the interval.
+    ci_method : str
+        Kept for callers; the Newcombe interval always uses Wilson components.
 
     Returns
     -------
     Difference
-        ``after - before`` with SE, interval and two-sided p-value.
+        ``after - before`` with SE, interval and two-sided p-value;
+        ``significant`` exactly when the interval excludes 0, which is exactly
+        when ``p_value < 1 - level``.
 
     Notes
     -----
     SE of the change of independent estimates:
-    :math:`\\mathrm{se} = \\sqrt{\\mathrm{se}_1^2 + \\mathrm{se}_2^2}`; the
-    p-value is :math:`2\\,(1 - F(|d|/\\mathrm{se}))` with the same reference
-    distribution as the interval.
-
-    When either round has SE 0 (every respondent answered the same way, where
-    the linearised variance vanishes) the Wald interval would ignore that
-    round's uncertainty, so the Newcombe interval is used automatically and
-    the p-value comes from the pooled two-proportion score test on the
-    effective sample sizes [4]_; ``note`` says so. Newcombe's interval is
+    :math:`\\mathrm{se} = \\sqrt{\\mathrm{se}_1^2 + \\mathrm{se}_2^2}`. When
+    either round has SE 0 (every respondent answered the same way) a Wald
+    interval would ignore that round's uncertainty, so Newcombe's interval is
+    used whatever ``method`` asks, and ``note`` says so. Newcombe's interval is
 
     .. math:: L = d - \\sqrt{(\\hat p_2 - l_2)^2 + (u_1 - \\hat p_1)^2},\\quad
               U = d + \\sqrt{(u_2 - \\hat p_2)^2 + (\\hat p_1 - l_1)^2}
 
-    with :math:`(l_i, u_i)` each round's interval.
+    with :math:`(l_i, u_i)` each round's Wilson interval.
     """
     level = _check_level(level)
     if method not in COMPARE_METHODS:
@@ -222,16 +279,12 @@ def compare_rounds(
     degenerate = not (before.se > 0 and after.se > 0)
     if degenerate and method != "newcombe":
         method = "newcombe"
-        note = "a round has SE 0: Newcombe hybrid score interval, pooled score-test p-value"
+        note = "a round has SE 0: Newcombe hybrid score interval"
     if method == "newcombe":
-        i1 = before.ci(level=level, method=ci_method)
-        i2 = after.ci(level=level, method=ci_method)
-        p1, p2 = before.estimate, after.estimate
-        d = p2 - p1
-        low = d - math.sqrt((p2 - i2.low) ** 2 + (i1.high - p1) ** 2)
-        high = d + math.sqrt((i2.high - p2) ** 2 + (p1 - i1.low) ** 2)
+        d = after.estimate - before.estimate
+        low, high = newcombe_interval(before, after, level)
         se = math.sqrt(before.se**2 + after.se**2)
-        p_value = _pooled_p_value(before, after)
+        p_value = _inverted_p_value(before, after)
         df = math.inf
     else:
         d, se, df, low, high, p_value = difference(
@@ -244,6 +297,7 @@ def compare_rounds(
             level=level,
             method=method,
         )
+        low, high = max(-1.0, low), min(1.0, high)
     return Difference(
         indicator=before.indicator,
         domain=before.domain,

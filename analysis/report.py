@@ -7,9 +7,11 @@ PDF, Excel, JSON) only formats a :class:`Report`; it computes nothing.
 
 Design used for a drill: strata = street (every street is surveyed), no
 clustering (respondents are reached individually by QR code or interviewer),
-weights post-stratified to the population by street x gender x age group
-when population figures are available (empty cells collapsed with a
-neighbour, see :func:`analysis.weighting.poststratify`), else unweighted.
+weights calibrated to the population by street x gender x age group when
+population figures are available -- cells with fewer than ``min_cell``
+respondents merged with neighbours, raking to the margins when cells stay
+thin, extreme weights trimmed (:func:`analysis.calibration.calibrate`) --
+else unweighted. Verdicts follow :class:`analysis.targets.VerdictRule`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .calibration import DEFAULT_MIN_CELL, DEFAULT_TRIM_RATIO, CalibrationReport, calibrate
 from .compare import Difference, compare_rounds
 from .design import SurveyDesign, factorize
 from .errors import AnalysisError
@@ -27,8 +30,8 @@ from .estimators import estimate_rates, satisfaction_index
 from .intervals import CI_METHODS, DEFAULT_CI_METHOD
 from .ranking import RankedUnit, rank_units
 from .results import Estimate
-from .targets import target_verdict
-from .weighting import poststratify, weight_diagnostics
+from .targets import DEFAULT_VERDICT_RULE, VerdictRule, target_verdict
+from .weighting import weight_diagnostics
 
 __all__ = [
     "ChangeRow",
@@ -81,6 +84,9 @@ class ReportInput:
     population: Sequence[tuple[dict, float]] | None = None
     level: float = 0.95
     ci_method: str = DEFAULT_CI_METHOD
+    min_cell: int = DEFAULT_MIN_CELL
+    trim_ratio: float | None = DEFAULT_TRIM_RATIO
+    verdict_rule: VerdictRule = DEFAULT_VERDICT_RULE
 
 
 @dataclass(frozen=True)
@@ -97,9 +103,13 @@ class IndicatorResult:
     ci_high: float
     ci_note: str | None
     target: float | None
-    verdict: str | None  # "pass", "fail", "undecided"; None without a target
+    verdict: str | None  # "pass", "fail", "undecided", "insufficient"; None without a target
     p_value: float | None
     more_needed: int | None
+    #: ``more_needed`` is a bound: "more than this many" interviews.
+    more_needed_exceeds: bool = False
+    #: Why the verdict is "insufficient": "few_respondents" or "imprecise".
+    verdict_reason: str | None = None
 
     @property
     def rate(self) -> float:
@@ -145,7 +155,7 @@ class ChangeRow:
 class Methodology:
     """How the numbers were computed, for the report's last section."""
 
-    weighting: str  # "poststratified" or "unweighted"
+    weighting: str  # "poststratified", "raked" or "unweighted"
     weighting_note: str | None
     cells: int
     collapsed_cells: int
@@ -157,6 +167,9 @@ class Methodology:
     kish_deff: float
     weight_ratio: float
     design: str = "strata: street; no clustering"
+    #: What the weighting did, step by step (None: no population figures).
+    calibration: CalibrationReport | None = None
+    verdict_rule: VerdictRule = DEFAULT_VERDICT_RULE
 
 
 @dataclass(frozen=True)
@@ -194,16 +207,20 @@ class ReportMeta:
 def _weighted_design(data: ReportInput) -> tuple[SurveyDesign, Methodology]:
     n_rows = len(data.unit)
     base = SurveyDesign(strata=data.street, excluded=data.excluded, lonely_psu="adjust")
-    weighting, note, cells, collapsed = "unweighted", None, 0, 0
+    weighting, note, cells, collapsed, calibration = "unweighted", None, 0, 0, None
     design = base
     if data.population:
         try:
-            design, report = poststratify(
+            design, calibration = calibrate(
                 base,
                 {"street": data.street, "gender": data.gender, "age_group": data.age_group},
                 data.population,
+                min_cell=data.min_cell,
+                trim_ratio=data.trim_ratio,
             )
-            weighting, cells, collapsed = "poststratified", len(report.strata), report.n_collapsed
+            weighting, cells, collapsed = calibration.method, calibration.groups, calibration.n_merged
+            if weighting == "unweighted":
+                note = "every weighting margin too thin; unweighted"
         except AnalysisError as exc:
             note = f"population figures not usable ({exc}); unweighted"
     else:
@@ -221,6 +238,8 @@ def _weighted_design(data: ReportInput) -> tuple[SurveyDesign, Methodology]:
         exclusions=dict(data.exclusions),
         kish_deff=diagnostics.kish_deff,
         weight_ratio=diagnostics.ratio,
+        calibration=calibration,
+        verdict_rule=data.verdict_rule,
     )
     return design, methodology
 
@@ -252,16 +271,20 @@ def _results(estimates: list[Estimate], data: ReportInput, names: Mapping[str, s
             continue
         spec = specs[est.indicator]
         interval = est.ci(level=data.level, method=data.ci_method)
-        verdict = p_value = more = None
+        verdict = p_value = more = reason = None
+        exceeds = False
         if spec.target is not None:
-            decided = target_verdict(est, spec.target, level=data.level, method=data.ci_method)
+            decided = target_verdict(est, spec.target, level=data.level, method=data.ci_method,
+                                     rule=data.verdict_rule)
             verdict, p_value, more = decided.verdict, decided.p_value, decided.more_needed
+            exceeds, reason = decided.more_needed_exceeds, decided.reason
         rows.append(
             IndicatorResult(
                 key=spec.key, name=spec.name, kind=spec.kind, domain=est.domain,
                 domain_name=names.get(est.domain) if est.domain is not None else None,
                 estimate=est, ci_low=interval.low, ci_high=interval.high, ci_note=interval.note,
                 target=spec.target, verdict=verdict, p_value=p_value, more_needed=more,
+                more_needed_exceeds=exceeds, verdict_reason=reason,
             )
         )
     return rows
@@ -370,6 +393,7 @@ def _empty_report(data: ReportInput) -> Report:
         weighting="unweighted", weighting_note="no usable responses", cells=0, collapsed_cells=0,
         ci_method=data.ci_method, level=data.level, n_rows=n_rows, n_used=0,
         exclusions=dict(data.exclusions), kish_deff=float("nan"), weight_ratio=float("nan"),
+        verdict_rule=data.verdict_rule,
     )
     return Report(overall=[], by_street=[], by_unit=[], ranking=[], ranking_basis="composite",
                   weak_items=[], changes=[], methodology=methodology,
