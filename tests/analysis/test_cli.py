@@ -194,7 +194,8 @@ def test_target_verdicts_follow_the_interval(drill):
     for r in rows:
         assert r["target"] == 0.8
         expected = ("pass" if r["ci_low"] >= 0.8 else "fail" if r["ci_high"] < 0.8
-                    else "undecided")
+                    else "undecided" if r["n_eff"] >= 30 and r["ci_high"] - r["ci_low"] < 0.3
+                    else "insufficient")
         assert r["verdict"] == expected
         verdicts.add(expected)
     assert verdicts == {"pass", "fail", "undecided"}
@@ -208,7 +209,11 @@ def test_all_yes_unit_gets_a_sound_interval_and_says_so(tmp_path):
     assert a["estimate"] == 1.0 and a["se"] == 0.0
     assert a["ci_low"] == pytest.approx(0.025 ** (1 / 5), rel=1e-9)  # Clopper-Pearson, 5 of 5
     assert a["ci_high"] == 1.0 and "Clopper-Pearson" in a["note"]
-    assert a["verdict"] == "undecided"
+    assert a["verdict"] == "insufficient"  # 5 answers: fewer than --min-n (12)
+    rows = rates(path, "--indicator", "aware", "--by", "unit", "--target", "0.8", "--min-n", "3")
+    a = next(r for r in rows if r["domain"] == "A")
+    assert a["verdict"] == "insufficient"  # effective size 5 < 30 and not clear of 80%
+    assert a["more_needed"] == 12  # 17 of 17 would clear 80%: 0.025 ** (1/17) = 0.805
 
 
 def test_numeric_domains_are_text(tmp_path):

@@ -28,7 +28,7 @@ def test_unweighted_matches_welch_t_test():
     rng = np.random.default_rng(1)
     y1, y2 = sample(rng, 0.72, 80), sample(rng, 0.85, 120)
     (before,), (after,) = rates(y1), rates(y2)
-    diff = compare_rounds(before, after)
+    diff = compare_rounds(before, after, method="satterthwaite")
     welch = stats.ttest_ind(y2, y1, equal_var=False)
     ci = welch.confidence_interval(0.95)
     assert diff.difference == pytest.approx(y2.mean() - y1.mean(), abs=1e-12)
@@ -67,26 +67,68 @@ def test_no_change_is_not_significant():
     assert not d.significant
 
 
+def wilson(p, n, z):
+    centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - half) / (1 + z * z / n), (centre + half) / (1 + z * z / n)
+
+
+def test_default_is_newcombe_on_wilson_intervals():
+    # Newcombe (1998) method 10 with Wilson components on each round's effective
+    # size (unweighted: p(1-p)/se^2 = n - 1, as svymean's variance divides by
+    # n - 1) and the t quantile on its df, as survey's svyciprop(method="wilson").
+    rng = np.random.default_rng(3)
+    (b,), (a,) = rates(sample(rng, 0.6, 40)), rates(sample(rng, 0.8, 50))
+    d = compare_rounds(b, a)
+    assert d.method == "newcombe" and d.note is None
+    l1, u1 = wilson(b.estimate, b.n - 1, stats.t.ppf(0.975, b.df))
+    l2, u2 = wilson(a.estimate, a.n - 1, stats.t.ppf(0.975, a.df))
+    assert d.low == pytest.approx(d.difference - math.hypot(a.estimate - l2, u1 - b.estimate))
+    assert d.high == pytest.approx(d.difference + math.hypot(u2 - a.estimate, b.estimate - l1))
+
+
 def test_all_yes_round_uses_newcombe():
     # round 2: 12 of 12 said yes, SE 0. A Wald interval would ignore round 2's
-    # uncertainty; Newcombe's interval uses its Clopper-Pearson interval.
+    # uncertainty; Newcombe's interval uses its Wilson interval on n = 12.
     rng = np.random.default_rng(3)
     (b,) = rates(sample(rng, 0.75, 40))
     (a,) = rates(np.ones(12))
     d = compare_rounds(b, a)
-    assert d.method == "newcombe" and "SE 0" in d.note
-    i1, i2 = b.ci(), a.ci()
-    assert d.low == pytest.approx(d.difference - math.hypot(1.0 - i2.low, i1.high - b.estimate))
-    assert d.high == pytest.approx(d.difference + math.hypot(i2.high - 1.0, b.estimate - i1.low))
+    assert d.method == "newcombe"
     assert not d.significant  # 12 interviews cannot tell
-    # the Wald interval would have (wrongly) claimed an improvement
-    assert compare_rounds(b, a, method="normal").method == "newcombe"
+    # the Wald interval would have (wrongly) ignored round 2; it is never used with SE 0
+    forced = compare_rounds(b, a, method="normal")
+    assert forced.method == "newcombe" and "SE 0" in forced.note
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("level", [0.9, 0.95, 0.99])
+def test_interval_p_value_and_words_agree(seed, level):
+    # Small drill rounds, rates near 1, weights: the p-value is below 1 - level
+    # exactly when the interval excludes 0, and the interval stays in [-1, 1].
+    rng = np.random.default_rng(seed)
+    n1, n2 = rng.integers(3, 40, size=2)
+    w1, w2 = rng.uniform(0.2, 5, n1), rng.uniform(0.2, 5, n2)
+    (b,) = rates(sample(rng, rng.uniform(0.3, 1), n1), weights=w1)
+    (a,) = rates(sample(rng, rng.uniform(0.3, 1), n2), weights=w2)
+    d = compare_rounds(b, a, level=level)
+    assert -1.0 <= d.low <= d.difference <= d.high <= 1.0
+    assert d.significant == (d.p_value < 1 - level)
+
+
+def test_issue_examples_stay_in_range():
+    # "+0.7, -127.9 - +129.4": tiny rounds gave Wald intervals far outside [-1, 1]
+    b = Estimate("aware", "C1", 3, 2, 0.667, 0.3, 1, 1.0, 3)
+    a = Estimate("aware", "C1", 2, 1, 0.674, 0.4, 1, 1.0, 2)
+    for method in ("newcombe", "satterthwaite", "normal"):
+        d = compare_rounds(b, a, method=method)
+        assert -1.0 <= d.low and d.high <= 1.0
+        assert not d.significant and d.p_value >= 0.05
 
 
 def test_all_no_to_all_yes_is_significant():
     (b,), (a,) = rates(np.zeros(30)), rates(np.ones(30))
     d = compare_rounds(b, a)
-    assert d.significant and d.p_value < 1e-10
+    assert d.significant and d.p_value < 1e-6
 
 
 def test_both_all_yes():
@@ -110,7 +152,7 @@ def test_compare_all_matches_indicator_and_domain():
 
 def test_bad_method():
     b = Estimate("aware", None, 10, 5, 0.5, 0.1, 9, 1.0, 9)
-    with pytest.raises(ValueError, match="satterthwaite, normal, newcombe"):
+    with pytest.raises(ValueError, match="newcombe, satterthwaite, normal"):
         compare_rounds(b, b, method="welch")
     with pytest.raises(ValueError, match="level"):
         compare_rounds(b, b, level=95)
