@@ -38,9 +38,10 @@ __all__ = [
 ]
 
 #: Verdict -> bar colour (green / amber / red; grey without a target).
-VERDICT_COLOURS = {"pass": "#2e7d32", "undecided": "#f2a900", "fail": "#c62828", None: "#9e9e9e"}
+VERDICT_COLOURS = {"pass": "#2e7d32", "undecided": "#f2a900", "fail": "#c62828", "insufficient": "#b0bec5",
+                   None: "#9e9e9e"}
 #: Verdict -> the word printed in reports.
-VERDICT_LABELS = {"pass": "达标", "undecided": "待定", "fail": "未达标", None: "无目标"}
+VERDICT_LABELS = {"pass": "达标", "undecided": "待定", "fail": "未达标", "insufficient": "样本不足", None: "无目标"}
 
 _UP, _DOWN, _FLAT = "#2e7d32", "#c62828", "#757575"
 _INK = "#212121"
@@ -87,7 +88,7 @@ def rates_chart(rows: Sequence[IndicatorResult], title: str, level: float = 0.95
     Returns
     -------
     Figure
-        Bars coloured by verdict (达标 green, 待定 amber, 未达标 red, no target
+        Bars coloured by verdict (达标 green, 待定 amber, 未达标 red, 样本不足 pale grey, no target
         grey), the interval as an error bar, the target as a black tick.
     """
     with matplotlib.rc_context(chart_rc()):
@@ -109,7 +110,7 @@ def rates_chart(rows: Sequence[IndicatorResult], title: str, level: float = 0.95
         # Values in a column right of 100, clear of the bars, intervals and targets.
         for y, r in zip(ys, rows):
             ax.text(113, y, _value_text(r.rate, r.kind), va="center", ha="right", fontsize=8,
-                    color=VERDICT_COLOURS[r.verdict] if r.verdict != "undecided" else "#8a6100")
+                    color={"undecided": "#8a6100", "insufficient": "#546e7a"}.get(r.verdict, VERDICT_COLOURS[r.verdict]))
         ax.set_yticks(ys, [_row_label(r.name, r.domain_name, with_domain) for r in rows])
         ax.set_xlim(0, 114)
         ax.set_xticks(range(0, 101, 20))
@@ -119,7 +120,7 @@ def rates_chart(rows: Sequence[IndicatorResult], title: str, level: float = 0.95
         ax.grid(axis="x", color="#e0e0e0", linewidth=0.6)
         ax.set_axisbelow(True)
         ax.spines[["top", "right"]].set_visible(False)
-        used = [v for v in ("pass", "undecided", "fail", None) if any(r.verdict == v for r in rows)]
+        used = [v for v in ("pass", "undecided", "fail", "insufficient", None) if any(r.verdict == v for r in rows)]
         handles = [Patch(color=VERDICT_COLOURS[v], label=VERDICT_LABELS[v]) for v in used]
         handles.append(Line2D([], [], color=_INK, linewidth=1.0, label=f"{100 * level:g}%置信区间"))
         if targets:

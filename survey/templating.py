@@ -28,6 +28,17 @@ EXCLUSION_REASONS = {
     "duplicate": _l("Duplicate"),
 }
 
+#: Weighting variables of a report, in words (analysis.calibration names them).
+WEIGHTING_VARIABLES = {
+    "street": _l("street"),
+    "gender": _l("gender"),
+    "age_group": _l("age group"),
+}
+
+
+def variable_name(variable: str) -> str:
+    return str(WEIGHTING_VARIABLES.get(variable, variable))
+
 
 def localized(text: Text | None) -> str:
     if text is None:
@@ -51,4 +62,5 @@ def _plain_number(value):
 def register(app: Flask) -> None:
     app.add_template_filter(localized, "loc")
     app.add_template_filter(answer_error_message, "answer_error")
+    app.add_template_filter(variable_name, "variable_name")
     app.add_template_global(EXCLUSION_REASONS, "exclusion_reasons")

@@ -7,7 +7,7 @@ from flask import g, jsonify, request
 from ..exceptions import SetupError
 from ..extensions import db
 from ..models import Round
-from ..services import access, api_tokens, reporting
+from ..services import access, api_tokens, report_words, reporting
 from ..services.result_rows import result_rows
 from . import bp
 
@@ -55,6 +55,11 @@ def round_results(round_id: int):
         "methodology": {
             "weighting": m.weighting, "weighting_note": m.weighting_note, "ci_method": m.ci_method, "level": m.level,
             "responses": m.n_rows, "used": m.n_used, "exclusions": dict(m.exclusions), "design": m.design,
+            "weighting_text": report_words.weighting_words(m),
+            "min_weighting_cell": m.calibration.min_cell if m.calibration else None,
+            "verdict_rule": {"min_n": m.verdict_rule.min_n, "reliable_n_eff": m.verdict_rule.reliable_n_eff,
+                             "max_width": m.verdict_rule.max_width,
+                             "text": report_words.verdict_rule_words(m.verdict_rule)},
         },
         "results": result_rows(report, by, visible),
     })

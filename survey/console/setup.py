@@ -222,7 +222,7 @@ def new_round():
 
 
 def _setup_page(round_: Round, *, target_values=None, target_errors=None, quota_values=None, quota_errors=None,
-                suggestion=None, problems=None, status=200):
+                suggestion=None, problems=None, statistics_values=None, statistics_errors=None, status=200):
     questionnaire = round_.questionnaire_version.parsed
     communities = round_setup.round_communities(round_)
     populations = round_setup.population_totals(db.session, communities)
@@ -238,6 +238,9 @@ def _setup_page(round_: Round, *, target_values=None, target_errors=None, quota_
         defaults=questionnaire.targets, target_values=target_values, target_errors=target_errors or {},
         communities=communities, populations=populations, quota_values=quota_values,
         quota_errors=quota_errors or {}, suggestion=suggestion, allocate_form=AllocateForm(request.args),
+        statistics_values=statistics_values or {"min_verdict_respondents": round_.min_verdict_respondents,
+                                                "min_weighting_cell": round_.min_weighting_cell},
+        statistics_errors=statistics_errors or {},
         confirm=ConfirmForm(), problems=problems or [], now=utcnow(), tz=str(_office_tz()),
     ), status
 
@@ -280,6 +283,27 @@ def set_round_targets(round_id: int):
         db.session.rollback()
         return _setup_page(round_, problems=[str(exc)], status=422)
     flash(_("Targets saved."), "info")
+    return redirect(url_for("console.round_setup_page", round_id=round_.id))
+
+
+@bp.post("/rounds/<int:round_id>/statistics")
+@admin_only
+def set_round_statistics(round_id: int):
+    """Save when a unit's data carry a verdict and the least answers per weighting cell."""
+    round_ = round_or_404(round_id)
+    form = ConfirmForm()
+    fields = ("min_verdict_respondents", "min_weighting_cell")
+    values, errors = parse_counts(request.form, fields, "")
+    low, high = round_setup.STATISTICS_SETTING_RANGE
+    for name in fields:
+        if name not in errors and (values[name] is None or not low <= values[name] <= high):
+            errors[name] = _("Give a whole number from %(low)s to %(high)s.", low=low, high=high)
+    if not form.validate_on_submit() or errors:
+        return _setup_page(round_, statistics_errors=errors,
+                           statistics_values={k: request.form.get(k, "") for k in fields}, status=422)
+    round_setup.set_statistics(db.session, current_user, round_, **values)
+    db.session.commit()
+    flash(_("Statistics settings saved."), "info")
     return redirect(url_for("console.round_setup_page", round_id=round_.id))
 
 

@@ -22,6 +22,8 @@ class Round(db.Model):
     __table_args__ = (
         CheckConstraint(f"kind IN {ROUND_KINDS!r}", name="kind"),
         CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
+        CheckConstraint("min_verdict_respondents BETWEEN 1 AND 1000", name="min_verdict_respondents"),
+        CheckConstraint("min_weighting_cell BETWEEN 1 AND 1000", name="min_weighting_cell"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,6 +41,10 @@ class Round(db.Model):
     one_response_per_device: Mapped[bool] = mapped_column(default=True)
     #: Quality flags whose responses the results leave out (counted in the methodology).
     excluded_flags: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["too_fast"])
+    #: Fewer usable answers than this: a unit's verdict is 样本不足 (analysis.targets.VerdictRule).
+    min_verdict_respondents: Mapped[int] = mapped_column(default=12, server_default="12")
+    #: Least respondents per weighting cell (analysis.calibration.calibrate).
+    min_weighting_cell: Mapped[int] = mapped_column(default=20, server_default="20")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     questionnaire_version: Mapped[QuestionnaireVersion] = relationship()

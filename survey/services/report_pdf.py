@@ -37,7 +37,17 @@ from analysis.charts import change_chart, figure_png, ranking_chart, rates_chart
 from analysis.report import ChangeRow, IndicatorResult, Report, ReportMeta
 
 from ..fonts import register_reportlab_cjk_font
-from .report_words import CI_METHOD_TEXT, EXCLUSION_LABELS, KIND_LABELS, LEVEL_LABELS, VERDICT_WORDS
+from .report_words import (
+    CI_METHOD_TEXT,
+    EXCLUSION_LABELS,
+    INTERVAL_CAP_WORDS,
+    KIND_LABELS,
+    LEVEL_LABELS,
+    VERDICT_WORDS,
+    more_needed_words,
+    verdict_rule_words,
+    weighting_words,
+)
 
 # reportlab's CJK line breaking keeps "）" and "。" off the start of a line but not the
 # full-width comma, semicolon and colon (reportlab.lib.textsplit.CANNOT_START_LINE lacks
@@ -58,6 +68,7 @@ VERDICT_COLOURS = {
     "pass": colors.HexColor("#1b5e20"),
     "fail": colors.HexColor("#b71c1c"),
     "undecided": colors.HexColor("#8a5a00"),
+    "insufficient": colors.HexColor("#455a64"),
     None: colors.HexColor("#616161"),
 }
 _DEFAULT_DESIGN = "strata: street; no clustering"
@@ -267,9 +278,12 @@ class _Builder:
 
     def verdict_sentence(self, rows: Sequence[IndicatorResult]) -> str:
         with_target = [r for r in rows if r.verdict is not None]
-        counts = {v: sum(r.verdict == v for r in with_target) for v in ("pass", "undecided", "fail")}
-        return (f"共 {len(rows)} 项指标，其中 {len(with_target)} 项设有目标："
-                f"达标 {counts['pass']} 项，待定 {counts['undecided']} 项，未达标 {counts['fail']} 项。")
+        counts = {v: sum(r.verdict == v for r in with_target) for v in ("pass", "undecided", "fail", "insufficient")}
+        text = (f"共 {len(rows)} 项指标，其中 {len(with_target)} 项设有目标："
+                f"达标 {counts['pass']} 项，待定 {counts['undecided']} 项，未达标 {counts['fail']} 项")
+        if counts["insufficient"]:
+            text += f"，样本不足、暂不判定 {counts['insufficient']} 项"
+        return text + "。"
 
     def indicators(self, title: str, rows: Sequence[IndicatorResult], chart_title: str) -> None:
         s = self.s
@@ -280,7 +294,9 @@ class _Builder:
         self.story.append(_p(self.verdict_sentence(rows), s.body))
         self.story.append(_p(
             f"比率后为{self.level_text}置信区间。判定看区间而不看单个数字：区间下限不低于目标为“达标”，"
-            "区间上限低于目标为“未达标”，区间包含目标为“待定”（样本还不足以下结论）。", s.note))
+            "区间上限低于目标为“未达标”，区间包含目标为“待定”（还需增加答卷）；"
+            f"有效回答少于 {self.report.methodology.verdict_rule.min_n} 份或区间过宽的，标为“样本不足”，不作判定。",
+            s.note))
         self.story.append(self.summary_table(rows))
         self.story.append(Spacer(1, 4 * mm))
         self.story.append(_chart(rates_chart(rows, chart_title, level=self.report.methodology.level)))
@@ -334,7 +350,7 @@ class _Builder:
     def weak_items(self, codes: set[str | None] | None) -> None:
         """问题清单: the report's weak items, or a unit's rows that did not pass."""
         s, report = self.s, self.report
-        more = {(r.key, r.domain): r.more_needed for r in (*report.overall, *report.by_street, *report.by_unit)}
+        more = {(r.key, r.domain): more_needed_words(r) for r in (*report.overall, *report.by_street, *report.by_unit)}
         if codes is None:
             items = [(w.key, w.name, w.domain, w.domain_name, w.rate, w.ci_low, w.ci_high, w.target,
                       w.verdict, w.dont_know_share) for w in report.weak_items]
@@ -343,17 +359,18 @@ class _Builder:
             items = [(w.key, w.name, w.domain, w.domain_name, w.rate, w.ci_low, w.ci_high, w.target,
                       w.verdict, w.dont_know_share) for w in listed.values()]
             for r in self.unit_rows:
-                if r.kind == "rate" and r.verdict in ("fail", "undecided") and (r.key, r.domain) not in listed:
+                if r.kind == "rate" and r.verdict in ("fail", "undecided", "insufficient") \
+                        and (r.key, r.domain) not in listed:
                     items.append((r.key, r.name, r.domain, r.domain_name, r.rate, r.ci_low, r.ci_high,
                                   r.target, r.verdict, None))
             items.sort(key=lambda t: t[4] - (t[7] or 0.0))
         self.heading("问题清单")
         if not items:
-            self.story.append(_p("没有未达标或待定的指标。", s.body))
+            self.story.append(_p("没有未达标、待定或样本不足的指标。", s.body))
             return
         self.story.append(_p(
             "比率最低（与目标差距最大）的指标，以及回答“不了解”较多的指标，按与目标的差距排列。"
-            "“待定”的指标按目前的比率估计，再调查所示份数即可下结论。", s.body))
+            "“待定”“样本不足”的指标按目前的比率估计，再调查所示份数即可下结论。", s.body))
         header = ["单位", "指标", "比率", f"{self.level_text}区间", "目标", "判定", "不了解", "再需样本"]
         body, extra = [], []
         for i, (key, name, domain, domain_name, rate, low, high, target, verdict, dk) in enumerate(items, 1):
@@ -364,7 +381,7 @@ class _Builder:
                 format_value(rate), format_interval(low, high), format_target(target),
                 VERDICT_WORDS[verdict],
                 format_value(dk) if dk is not None else "—",
-                str(needed) if needed else "—",
+                needed or "—",
             ])
             extra.append(("TEXTCOLOR", (5, i), (5, i), VERDICT_COLOURS[verdict]))
         widths = [w * mm for w in (30, 38, 16, 31, 13, 14, 14, 14)]
@@ -430,29 +447,14 @@ class _Builder:
             table.hAlign = "LEFT"
             self.story.append(KeepTogether([
                 _p("剔除的答卷（一份答卷可能同时符合多项原因）：", s.body), table, Spacer(1, 3 * mm)]))
-        if m.weighting == "poststratified":
-            merged = f"，其中 {m.collapsed_cells} 个样本过少的格与相邻格合并" if m.collapsed_cells else ""
-            weighting = (
-                f"加权：按街道 × 性别 × 年龄组的常住人口数做事后分层加权（共 {m.cells} 个加权格{merged}），"
-                "使样本的构成与人口一致，某一人群答卷偏多或偏少不会左右结果。"
-                f"权重最大值约为最小值的 {m.weight_ratio:.1f} 倍；加权带来的设计效应（Kish）为 {m.kish_deff:.2f}，"
-                "设计效应越大，同样的样本量得到的区间越宽。")
-        else:
-            note = m.weighting_note or ""
-            reason = ("没有导入人口数据" if note.startswith("no population")
-                      else "人口数据无法使用（部分人群没有样本或数据不完整）" if note.startswith("population")
-                      else "未提供加权依据")
-            weighting = f"加权：未加权（{reason}），每份有效答卷的权重相同。"
-        self.story.append(_p(weighting, s.body))
+        self.story.append(_p(weighting_words(m), s.body))
         method = CI_METHOD_TEXT.get(m.ci_method, m.ci_method)
-        self.story.append(_p(f"置信区间（{self.level_text}）：{method}", s.body))
+        self.story.append(_p(f"置信区间（{self.level_text}）：{method}{INTERVAL_CAP_WORDS}", s.body))
         design = ("抽样设计：按街道分层（每个街道都有调查），不分群；受访者通过扫码或访员逐一调查。"
                   "标准误按分层设计用泰勒线性化方法计算（与 R 语言 survey 包一致）。"
                   if m.design == _DEFAULT_DESIGN else f"抽样设计：{m.design}")
         self.story.append(_p(design, s.body))
-        self.story.append(_p(
-            "判定：区间下限不低于目标为“达标”；区间上限低于目标为“未达标”；区间包含目标为“待定”，"
-            "表示样本还不足以判断，“再需样本”是按目前的比率估计还需增加的答卷数。", s.body))
+        self.story.append(_p(verdict_rule_words(m.verdict_rule), s.body))
         if any(r.kind == "index" for r in self.report.overall):
             self.story.append(_p(
                 "满意度指数：各受访者满意程度得分（0–100 分）的加权平均，区间按设计自由度用 t 分布计算。", s.body))

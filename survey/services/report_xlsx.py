@@ -31,9 +31,21 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from analysis.report import IndicatorResult, Report, ReportMeta
+from analysis.targets import VerdictRule
 
 from .export import ResponseTable, neutralize
-from .report_words import CI_METHOD_TEXT, EXCLUSION_LABELS, KIND_LABELS, LEVEL_LABELS, VERDICT_WORDS
+from .report_words import (
+    CI_METHOD_TEXT,
+    EXCLUSION_LABELS,
+    INTERVAL_CAP_WORDS,
+    KIND_LABELS,
+    LEVEL_LABELS,
+    VERDICT_WORDS,
+    more_needed_words,
+    verdict_reason_words,
+    verdict_rule_words,
+    weighting_words,
+)
 
 __all__ = ["SHEET_NAMES", "neutralise", "report_workbook"]
 
@@ -100,16 +112,18 @@ class _Sheet:
 
 
 _INDICATOR_HEADER = ["比率/指数", "区间下限", "区间上限", "目标", "判定", "样本量", "有效样本量",
-                     "设计效应", "标准误", "单侧p值", "再需样本", "区间说明"]
-_INDICATOR_WIDTHS = [11, 11, 11, 8, 8, 9, 11, 9, 9, 9, 9, 30]
+                     "设计效应", "标准误", "单侧p值", "再需样本", "判定说明", "区间说明"]
+_INDICATOR_WIDTHS = [11, 11, 11, 8, 10, 9, 11, 9, 9, 9, 11, 30, 30]
 
 
-def _indicator_cells(r: IndicatorResult) -> tuple[list, list]:
+def _indicator_cells(r: IndicatorResult, rule: VerdictRule) -> tuple[list, list]:
     fmt = PERCENT if r.kind == "rate" else ONE_DECIMAL
     e = r.estimate
+    # A number when it is an estimate, words when it is only a bound ("1000 份以上").
+    more = more_needed_words(r) if r.more_needed_exceeds else r.more_needed
     values = [r.rate, r.ci_low, r.ci_high, r.target, VERDICT_WORDS[r.verdict], r.n, e.n_eff, e.deff,
-              e.se, r.p_value, r.more_needed, r.ci_note or ""]
-    formats = [fmt, fmt, fmt, fmt, None, "0", ONE_DECIMAL, TWO_DECIMALS, "0.0000", "0.0000", "0", None]
+              e.se, r.p_value, more, verdict_reason_words(r, rule) or "", r.ci_note or ""]
+    formats = [fmt, fmt, fmt, fmt, None, "0", ONE_DECIMAL, TWO_DECIMALS, "0.0000", "0.0000", "0", None, None]
     return values, formats
 
 
@@ -188,8 +202,9 @@ def report_workbook(
 
     summary = _Sheet(wb, "汇总", ["指标代码", "指标", "类型", *_INDICATOR_HEADER],
                      [14, 26, 12, *_INDICATOR_WIDTHS])
+    rule = report.methodology.verdict_rule
     for r in report.overall:
-        values, formats = _indicator_cells(r)
+        values, formats = _indicator_cells(r, rule)
         summary.row([r.key, r.name, _kind_word(r.kind), *values], [None, None, None, *formats])
 
     units = _Sheet(wb, "分单位", ["层级", "单位代码", "单位", "指标代码", "指标", *_INDICATOR_HEADER],
@@ -200,7 +215,7 @@ def report_workbook(
             order.setdefault(r.domain, len(order))
         for r in sorted(rows, key=lambda r: order[r.domain]):
             level = meta.unit_levels.get(r.domain or "", level_default)
-            values, formats = _indicator_cells(r)
+            values, formats = _indicator_cells(r, rule)
             units.row([LEVEL_LABELS.get(level, level), r.domain or "",
                        r.domain_name or report.unit_names.get(r.domain or "", r.domain or ""),
                        r.key, r.name, *values], [None] * 5 + formats)
@@ -267,16 +282,16 @@ def _notes(wb: Workbook, report: Report, meta: ReportMeta) -> None:
     ]
     lines += [(f"剔除：{EXCLUSION_LABELS.get(k, k)}", v) for k, v in m.exclusions.items()]
     lines += [
-        ("加权", "按街道×性别×年龄组事后分层加权" if m.weighting == "poststratified" else "未加权"),
+        ("加权", weighting_words(m)),
         ("加权格数", m.cells),
-        ("合并的加权格", m.collapsed_cells),
+        ("合并次数（格或类别答卷过少）", m.collapsed_cells),
         ("权重最大/最小之比", m.weight_ratio),
         ("加权设计效应（Kish）", m.kish_deff),
         ("置信水平", m.level),
-        ("区间方法", CI_METHOD_TEXT.get(m.ci_method, m.ci_method)),
+        ("区间方法", CI_METHOD_TEXT.get(m.ci_method, m.ci_method) + INTERVAL_CAP_WORDS),
         ("排名依据", "全部比率指标的等权综合得分" if report.ranking_basis == "composite"
          else report.ranking_basis),
-        ("判定规则", "区间下限不低于目标为达标；区间上限低于目标为未达标；区间包含目标为待定。"),
+        ("判定规则", verdict_rule_words(m.verdict_rule)),
     ]
     for label, value in lines:
         fmt = PERCENT if label == "置信水平" else TWO_DECIMALS if isinstance(value, float) else None

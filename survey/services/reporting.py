@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from analysis.intervals import CI_METHODS, DEFAULT_CI_METHOD  # noqa: F401 (re-exported)
 from analysis.report import IndicatorSpec, Report, ReportInput, ReportMeta, build_report
+from analysis.targets import VerdictRule
 from questions import Question, Questionnaire, indicator_value, score_value
 
 from ..exceptions import SetupError
@@ -214,6 +215,8 @@ def report_input(session: Session, round_: Round, options: ReportOptions) -> Rep
         population=_population(session, units, area_ids),
         level=options.level,
         ci_method=options.ci_method,
+        min_cell=round_.min_weighting_cell,
+        verdict_rule=VerdictRule(min_n=round_.min_verdict_respondents),
     )
 
 
@@ -251,7 +254,8 @@ def _fingerprint(session: Session, round_: Round) -> tuple:
     units = hash(tuple(session.execute(
         select(Unit.id, Unit.code, Unit.name, Unit.parent_id, Unit.level).order_by(Unit.id)).all()))
     return (round_.id, count, newest, tuple(population), units, round_.questionnaire_version.checksum,
-            json.dumps(round_.targets, sort_keys=True), json.dumps(sorted(round_.excluded_flags)))
+            json.dumps(round_.targets, sort_keys=True), json.dumps(sorted(round_.excluded_flags)),
+            round_.min_verdict_respondents, round_.min_weighting_cell)
 
 
 def round_report(session: Session, round_: Round, options: ReportOptions = ReportOptions()) -> tuple[Report, ReportMeta]:

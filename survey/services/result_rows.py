@@ -33,6 +33,8 @@ def indicator_row(row: IndicatorResult, method: str, level: float) -> dict:
         "verdict": row.verdict,
         "p_value": _number(row.p_value),
         "more_needed": row.more_needed,
+        "more_needed_exceeds": row.more_needed_exceeds,
+        "verdict_reason": row.verdict_reason,
         "note": row.ci_note,
     }
 

@@ -110,6 +110,29 @@ def set_targets(session: Session, actor: User | None, round_: Round, targets: Ma
     audit.record(session, actor, "round.targets", f"round:{round_.id}", before=before, after=clean)
 
 
+#: Bounds of the per-round statistics settings (the database checks them too).
+STATISTICS_SETTING_RANGE = (1, 1000)
+
+
+def set_statistics(session: Session, actor: User | None, round_: Round, *, min_verdict_respondents: int,
+                   min_weighting_cell: int) -> None:
+    """Set when a unit's data carry a verdict and how thin a weighting cell may be. Flushes.
+
+    :raises SetupError: a value that is not a whole number from 1 to 1000.
+    """
+    low, high = STATISTICS_SETTING_RANGE
+    for value in (min_verdict_respondents, min_weighting_cell):
+        if not isinstance(value, int) or not low <= value <= high:
+            raise SetupError(_("Give a whole number from %(low)s to %(high)s.", low=low, high=high))
+    before = {"min_verdict_respondents": round_.min_verdict_respondents,
+              "min_weighting_cell": round_.min_weighting_cell}
+    round_.min_verdict_respondents = min_verdict_respondents
+    round_.min_weighting_cell = min_weighting_cell
+    session.flush()
+    audit.record(session, actor, "round.statistics", f"round:{round_.id}", before=before,
+                 after={"min_verdict_respondents": min_verdict_respondents, "min_weighting_cell": min_weighting_cell})
+
+
 def set_quotas(session: Session, actor: User | None, round_: Round, quotas: Mapping[int, int | None]) -> None:
     """Replace the round's quotas (unit id -> wanted responses; None removes
     the unit's quota). Only units the round covers. Flushes.

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from analysis import SurveyDesign, estimate_rates, poststratify
-from analysis.targets import target_verdict
+from analysis import SurveyDesign, estimate_rates
+from analysis.calibration import calibrate
+from analysis.targets import VerdictRule, target_verdict
 from questions import indicator_value
 from survey.extensions import db
 from survey.models import ApiToken, PopulationCell, Unit, User
@@ -67,17 +68,20 @@ def expected_by_unit(round_) -> dict[tuple[str, str | None], dict]:
         key = (cell.unit.parent.code, cell.gender, cell.age_group)
         population[key] = population.get(key, 0) + cell.population
     design = SurveyDesign(strata=street, excluded=excluded, lonely_psu="adjust")
-    design, _ = poststratify(
+    design, _ = calibrate(
         design,
         {"street": street, "gender": np.array([r["gender"] for r in rows]),
          "age_group": np.array([r["age_group"] for r in rows])},
         [({"street": s, "gender": g, "age_group": a}, n) for (s, g, a), n in sorted(population.items())],
+        min_cell=round_.min_weighting_cell,
     )
+    rule = VerdictRule(min_n=round_.min_verdict_respondents)
     targets = round_.effective_targets()
     expected = {}
     for est in estimate_rates(design, values) + estimate_rates(design, values, by=unit):
         interval = est.ci(level=0.95, method="korn-graubard")
-        verdict = target_verdict(est, targets[est.indicator], level=0.95, method="korn-graubard").verdict
+        verdict = target_verdict(est, targets[est.indicator], level=0.95, method="korn-graubard",
+                                 rule=rule).verdict
         expected[(est.indicator, est.domain)] = {
             "n": est.n, "estimate": est.estimate, "se": est.se, "ci_low": interval.low,
             "ci_high": interval.high, "verdict": verdict,
@@ -151,7 +155,7 @@ def test_results_page_shows_the_same_numbers(app, client, round_):
     html = reply.get_data(as_text=True)
     cells = _page_cells(html)
     expected = expected_by_unit(round_)
-    verdict_words = {"pass": "达标", "fail": "未达标", "undecided": "待定"}
+    verdict_words = {"pass": "达标", "fail": "未达标", "undecided": "待定", "insufficient": "样本不足"}
     checked = 0
     for (key, domain), want in expected.items():
         row = cells[(key, domain)]
