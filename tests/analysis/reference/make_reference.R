@@ -6,6 +6,8 @@
 # with R's estimate, SE, degrees of freedom, design effect and the intervals
 # of every method, all with 17 significant digits. The tests compare Minyi's
 # numbers with these; CI does not need R.
+# (Newcombe's interval for a change between rounds: make_newcombe.R. Columns:
+# README.md.)
 #
 # Sources of each column (survey 4.1; see analysis/METHODS.md):
 #   estimate, se   svymean(~y, design, na.rm=TRUE) overall;
@@ -24,6 +26,24 @@
 #                  t quantile on df, written out in wilson_ci().
 #   cp             Clopper-Pearson on n_eff (no df adjustment), cp_neff_ci().
 #   index rows     svymean of the 0-100 score; interval: confint(df = degf).
+#
+# Capped intervals (Minyi's default, Estimate.ci(cap=True)): the effective
+# sample size never exceeds the domain's respondents n, as NCHS does. Written
+# out below, one function per column, each citing its source:
+#   beta_cap       CDC surveytable's svyciprop_adjusted(method = "beta")
+#                  (R/svyciprop_adjusted.R, M. Talih 2019; NCHS data
+#                  presentation standards, Parker et al. 2017) with
+#                  nrow(design) replaced by n and df = degf(d): beta_cap_ci().
+#   wilson_cap     wilson_ci() with n_eff capped at n: wilson_cap_ci().
+#   cp_cap         cp_neff_ci() with n_eff capped at n: cp_cap_ci().
+#   mean_cap       svyciprop(method = "mean") with the variance floored at
+#                  p(1-p)/n (n_eff <= n): mean_cap_ci().
+#   xlogit_cap     svyciprop(method = "xlogit") with the same floor:
+#                  xlogit_cap_ci().
+# surveytable caps only "beta" (other methods go to svyciprop unchanged);
+# Minyi carries the same cap to the other methods (analysis/METHODS.md 4).
+# Where the cap does not bind, each capped column is checked below to equal
+# its uncapped twin, and mean_ci()/xlogit_ci() are checked against svyciprop.
 suppressPackageStartupMessages(library(survey))
 options(survey.lonely.psu = "fail")
 
@@ -50,6 +70,53 @@ cp_neff_ci <- function(p, v, level) {            # Clopper-Pearson on n_eff
   c(if (x <= 0) 0 else qbeta(alpha / 2, x, n.eff - x + 1),
     if (x >= n.eff) 1 else qbeta(1 - alpha / 2, x + 1, n.eff - x))
 }
+
+# ---- capped intervals ------------------------------------------------------
+# surveytable R/svyciprop_adjusted.R (CDC; written by Makram Talih, 2019),
+# method = "beta", transcribed line by line; nrow(design) -> n, the domain's
+# respondents with an answer (Minyi's n, as in beta_ci() above).
+beta_cap_ci <- function(p, v, n, df, level) {
+  rval <- p
+  n.eff <- p * (1 - p) / v                      # coef(m)*(1-coef(m))/vcov(m)
+  alpha <- 1 - level
+  rat.squ <- if (df > 0) (qt(alpha / 2, n - 1) / qt(alpha / 2, df))^2 else 0
+  n.eff <- if (rval > 0) min(n, n.eff * rat.squ) else n
+  c(qbeta(alpha / 2, n.eff * rval, n.eff * (1 - rval) + 1),
+    qbeta(1 - alpha / 2, n.eff * rval + 1, n.eff * (1 - rval)))
+}
+# Wilson score interval (Wilson 1927) as survey 4.5's svyciprop(method =
+# "wilson"), n_eff capped at n as in svyciprop_adjusted.
+wilson_cap_ci <- function(p, v, n, df, level) {
+  n.eff <- min(n, p * (1 - p) / v)
+  z <- qt((1 - level) / 2, df = df, lower.tail = FALSE)
+  centre <- p + z^2 / (2 * n.eff)
+  half <- z * sqrt(p * (1 - p) / n.eff + z^2 / (4 * n.eff^2))
+  (centre + c(-1, 1) * half) / (1 + z^2 / n.eff)
+}
+# Clopper-Pearson (1934) on n_eff, n_eff capped at n.
+cp_cap_ci <- function(p, v, n, level) {
+  alpha <- 1 - level
+  n.eff <- min(n, p * (1 - p) / v)
+  x <- p * n.eff
+  c(if (x <= 0) 0 else qbeta(alpha / 2, x, n.eff - x + 1),
+    if (x >= n.eff) 1 else qbeta(1 - alpha / 2, x + 1, n.eff - x))
+}
+# survey 4.1 svyciprop(method = "mean"): confint(svymean, df = df), i.e.
+# p -+ qt(1 - alpha/2, df) se.
+mean_ci <- function(p, v, df, level) {
+  p + c(-1, 1) * qt((1 - level) / 2, df = df, lower.tail = FALSE) * sqrt(v)
+}
+# survey 4.1 svyciprop(method = "xlogit"): svycontrast to logit(p) (delta
+# method, se / (p(1-p))), confint with df, back-transformed with expit.
+xlogit_ci <- function(p, v, df, level) {
+  h <- qt((1 - level) / 2, df = df, lower.tail = FALSE) * sqrt(v) / (p * (1 - p))
+  plogis(qlogis(p) + c(-1, 1) * h)
+}
+# The cap for the Wald-type methods: n_eff = p(1-p)/v <= n  <=>  v >= p(1-p)/n.
+mean_cap_ci <- function(p, v, n, df, level) mean_ci(p, max(v, p * (1 - p) / n), df, level)
+xlogit_cap_ci <- function(p, v, n, df, level) xlogit_ci(p, max(v, p * (1 - p) / n), df, level)
+
+same <- function(a, b) isTRUE(all.equal(unname(a), unname(b), tolerance = 1e-12))
 
 one_row <- function(des, y, kind, level, dom_expr = NULL, dom_value = NA, by = "") {
   d <- if (is.null(dom_expr)) des else des[dom_expr, ]
@@ -88,6 +155,29 @@ one_row <- function(des, y, kind, level, dom_expr = NULL, dom_value = NA, by = "
     out$svyciprop_beta_high <- attr(svyciprop(f, d, method = "beta", level = level,
                                               na.rm = TRUE), "ci")[2]
     out$nrow_design <- nrow(d)
+    # capped intervals (see the header); where the cap does not bind they are
+    # the uncapped columns exactly
+    binds <- p * (1 - p) / v > n
+    caps <- list(beta = beta_cap_ci(p, v, n, df, level),
+                 wilson = wilson_cap_ci(p, v, n, df, level),
+                 cp = cp_cap_ci(p, v, n, level),
+                 mean = mean_cap_ci(p, v, n, df, level),
+                 xlogit = xlogit_cap_ci(p, v, n, df, level))
+    if (df > 0) {
+      stopifnot(same(mean_ci(p, v, df, level), c(out$mean_low, out$mean_high)),
+                same(xlogit_ci(p, v, df, level), c(out$xlogit_low, out$xlogit_high)))
+      kg <- p * (1 - p) / v * (qt((1 - level) / 2, n - 1) / qt((1 - level) / 2, df))^2
+      if (kg <= n) stopifnot(same(caps$beta, b))
+    }
+    if (!binds) {
+      stopifnot(same(caps$cp, cp))
+      if (df > 0) stopifnot(same(caps$wilson, w), same(caps$mean, c(out$mean_low, out$mean_high)),
+                            same(caps$xlogit, c(out$xlogit_low, out$xlogit_high)))
+    }
+    for (meth in names(caps)) {
+      out[[paste0(meth, "_cap_low")]] <- caps[[meth]][1]
+      out[[paste0(meth, "_cap_high")]] <- caps[[meth]][2]
+    }
   }
   out
 }
@@ -126,7 +216,11 @@ run <- function(name, designs, indicators, index, bys, levels = 0.95) {
   cols <- c("design", "indicator", "kind", "by", "domain", "level", "n", "successes",
             "estimate", "se", "df", "deff", "mean_low", "mean_high", "xlogit_low", "xlogit_high",
             "beta_low", "beta_high", "wilson_low", "wilson_high", "cp_low", "cp_high",
-            "t_low", "t_high", "svyciprop_beta_low", "svyciprop_beta_high", "nrow_design")
+            "t_low", "t_high", "svyciprop_beta_low", "svyciprop_beta_high", "nrow_design",
+            # capped intervals (n_eff <= n), appended so the columns above stay as they were
+            "beta_cap_low", "beta_cap_high", "wilson_cap_low", "wilson_cap_high",
+            "cp_cap_low", "cp_cap_high", "mean_cap_low", "mean_cap_high",
+            "xlogit_cap_low", "xlogit_cap_high")
   out <- do.call(rbind, lapply(rows, function(r) {
     vapply(cols, function(cn) {
       x <- r[[cn]]
