@@ -405,7 +405,7 @@ def rate_rows(args: argparse.Namespace) -> list[dict]:
 
     if weights is None and strata is None and clusters is None:
         weights = np.ones(len(data))  # SurveyDesign needs one array to know the rows
-    design = SurveyDesign(weights=weights, strata=strata, clusters=clusters)
+    design = SurveyDesign(weights=weights, strata=strata, clusters=clusters, lonely_psu=args.lonely_psu)
     how = [f"{design.n} rows", "weights: " + (args.weight or "none")]
     if cells is not None:
         design, report = calibrate(design, cells, cell_file[1], min_cell=args.min_cell,
@@ -676,6 +676,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--weight", metavar="COL", help="design weight column")
     r.add_argument("--strata", metavar="COL", help="stratum column")
     r.add_argument("--cluster", metavar="COL", help="PSU (cluster) column, nested in strata")
+    r.add_argument("--lonely-psu", choices=("fail", "adjust", "certainty", "remove"), default="fail",
+                   help="a stratum with one PSU: fail (R's default), or R's adjust / certainty / remove")
     r.add_argument("--poststratify", metavar="CELLS.csv",
                    help="cell columns plus 'population'")
     r.add_argument("--rake", action="extend", nargs="+", default=[], metavar="MARGIN.csv",
