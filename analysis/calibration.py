@@ -52,7 +52,7 @@ import numpy as np
 
 from .design import SurveyDesign
 from .errors import InvalidDesign
-from .weighting import _norm_key, _population_rows, poststratify, rake, trim_weights
+from .weighting import _population_rows, _row_cells, poststratify, rake, trim_weights
 
 __all__ = [
     "DEFAULT_MIN_CELL",
@@ -209,11 +209,6 @@ def _collapse(keys, resp, pops, variables, levels, min_cell, locked: int):
         groups.union(g, h)
 
 
-def _row_keys(design: SurveyDesign, cells: Mapping[str, object], variables) -> list[tuple]:
-    columns = [design.subset_rows(np.asarray(cells[v], dtype=object), name=v) for v in variables]
-    return [tuple(_norm_key(x) for x in row) for row in zip(*columns)]
-
-
 def calibrate(
     design: SurveyDesign,
     cells: Mapping[str, object],
@@ -272,23 +267,18 @@ def calibrate(
     if np.any(~np.isfinite(pops)) or np.any(pops < 0):
         raise InvalidDesign("population counts must be non-negative numbers")
     index = {k: i for i, k in enumerate(keys)}
-    row_keys = _row_keys(design, cells, variables)
-    resp = np.zeros(len(keys), dtype=np.int64)
-    for k in row_keys:
-        i = index.get(k)
-        if i is None:
-            raise InvalidDesign(
-                f"respondents in cell {dict(zip(variables, k))}, which the population table does not list"
-            )
-        resp[i] += 1
+    # the population cell of every kept row (raises for a cell the table does not list)
+    row_cell = _row_cells(design, cells, variables, index)
+    resp = np.bincount(row_cell, minlength=len(keys)).astype(np.int64)
     thin_cells = int(np.count_nonzero((resp < min_cell) & ((pops > 0) | (resp > 0))))
 
     groups, merges, stuck = _collapse(keys, resp, pops, variables, levels, min_cell, locked=1)
     if not stuck:
-        group_of = {i: g for g in groups.roots() for i in groups.members[g]}
-        label = np.array([str(group_of[index[k]]) for k in row_keys], dtype=object)
+        group_of_cell = np.zeros(len(keys), dtype=np.int64)
+        for g in groups.roots():
+            group_of_cell[groups.members[g]] = g
         table = [({"cell": str(g)}, groups.pop[g]) for g in groups.roots()]
-        full = _full(design, label)
+        full = _full(design, group_of_cell[row_cell])
         new, _ = poststratify(design, {"cell": full}, table, collapse="none")
         method, used, dropped, n_groups, fallback = "poststratified", variables, (), len(table), None
     else:
@@ -297,7 +287,7 @@ def calibrate(
             else f"some {variables[0]} has fewer than {min_cell} respondents"
         )
         new, used, dropped, n_groups, merges = _rake_margins(
-            design, variables, keys, pops, resp, row_keys, levels, min_cell
+            design, variables, keys, pops, resp, row_cell, levels, min_cell
         )
         method = "unweighted" if not used else ("raked" if len(used) > 1 else "poststratified")
     trimmed = 0
@@ -314,7 +304,7 @@ def calibrate(
     )
 
 
-def _rake_margins(design, variables, keys, pops, resp, row_keys, levels, min_cell):
+def _rake_margins(design, variables, keys, pops, resp, row_cell, levels, min_cell):
     """Rake to each variable's margin, thin categories merged with the adjacent one."""
     margins: dict[str, tuple[np.ndarray, dict]] = {}
     merges: list[Merge] = []
@@ -336,9 +326,9 @@ def _rake_margins(design, variables, keys, pops, resp, row_keys, levels, min_cel
             continue
         merges += found
         n_groups += len(roots)
-        group_of = {lv[i]: str(g) for g in roots for i in groups.members[g]}
-        values = np.array([group_of[k[pos]] for k in row_keys], dtype=object)
-        margins[v] = (_full(design, values), {str(g): groups.pop[g] for g in roots})
+        group_of_level = {lv[i]: g for g in roots for i in groups.members[g]}
+        group_of_cell = np.array([group_of_level[k[pos]] for k in keys], dtype=np.int64)
+        margins[v] = (_full(design, group_of_cell[row_cell]), {str(g): groups.pop[g] for g in roots})
     while len(margins) >= 2:
         raked = rake(design, margins, max_iter=100, epsilon=1e-8, on_nonconvergence="warn")
         if raked.rake_report.converged:
@@ -355,7 +345,7 @@ def _rake_margins(design, variables, keys, pops, resp, row_keys, levels, min_cel
 
 
 def _full(design: SurveyDesign, kept_values: np.ndarray) -> np.ndarray:
-    """Values of the kept rows spread back to all ``n_rows`` (excluded rows: "")."""
-    out = np.full(design.n_rows, "", dtype=object)
+    """Integer codes of the kept rows spread back to all ``n_rows`` (excluded rows: 0, never read)."""
+    out = np.zeros(design.n_rows, dtype=np.int64)
     out[design.keep] = kept_values
     return out

@@ -83,6 +83,7 @@ R_METHOD_NAMES: dict[str, str | None] = {
 
 _VARIANCE_0_NOTE = "variance 0: Clopper-Pearson on counts"
 _DF_0_NOTE = "no design degrees of freedom: normal quantile used"
+_NO_DF_NOTE = "no design degrees of freedom: no interval narrower than 0-100% (NCHS)"
 
 
 def _check(level: float, method: str) -> None:
@@ -225,6 +226,10 @@ def confidence_interval(
         low, high = clopper_pearson_interval(successes, n, level)
         return Interval(low, high, method, level, _VARIANCE_0_NOTE)
     note = None
+    if not (df > 0) and method == "korn-graubard" and cap:
+        # NCHS's limit case (svyciprop_adjusted: rat.squ = 0, so n_eff = 0): a
+        # domain inside one PSU carries no information about its own variance.
+        return Interval(0.0, 1.0, method, level, _NO_DF_NOTE)
     if not (df > 0) and method != "clopper-pearson":
         df, note = math.inf, _DF_0_NOTE
     floor = p * (1.0 - p) / n  # the variance of an unweighted sample of n

@@ -246,12 +246,12 @@ def test_capped_intervals_match_r(file):
     assert compared > 0
 
 
-def test_korn_graubard_without_df_is_not_nchs_limit_case():
+def test_korn_graubard_without_df_is_the_nchs_limit_case():
     """Where the domain has no design df but a variance (a domain inside one PSU
     of a calibrated design), svyciprop_adjusted sets rat.squ = 0, so n_eff = 0
-    and its interval is [0, 1]. Minyi instead drops the df factor (normal
-    quantile, noted), which leaves Clopper-Pearson on n_eff capped at n: R's
-    cp_cap columns. A known deviation from NCHS, pinned here."""
+    and its interval is [0, 1]: the data say nothing about that domain's
+    variance. Minyi follows NCHS (and says so); uncapped, it keeps its old
+    fallback (normal quantile, i.e. Clopper-Pearson on n_eff: R's cp columns)."""
     rows = 0
     for file in FILES:
         for where, r, e in _rate_rows(file):
@@ -259,9 +259,9 @@ def test_korn_graubard_without_df_is_not_nchs_limit_case():
                 continue
             assert (f(r["beta_cap_low"]), f(r["beta_cap_high"])) == (0.0, 1.0), where
             iv = e.ci(f(r["level"]), "korn-graubard")
-            assert iv.note == _DF_0, where
-            assert abs(iv.low - f(r["cp_cap_low"])) <= 1e-6, where
-            assert abs(iv.high - f(r["cp_cap_high"])) <= 1e-6, where
+            assert (iv.low, iv.high) == (0.0, 1.0) and "NCHS" in iv.note, where
+            raw = e.ci(f(r["level"]), "korn-graubard", cap=False)
+            assert raw.note == _DF_0, where
             rows += 1
     assert rows > 0
 
