@@ -302,8 +302,8 @@ def _weak_items(rows: list[IndicatorResult], data: ReportInput, domain_of: np.nd
     counted: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # key -> ("don't know", answered) by domain
     items = []
     for r in rows:
-        if r.kind != "rate" or r.domain not in column_of:
-            continue
+        if r.kind != "rate" or r.domain not in column_of or r.verdict_reason == "few_respondents":
+            continue  # a unit of a few answers is not shown to be weak: it is unjudged
         if r.key not in counted:
             dont_know = data.dont_know[r.key] & used
             answered = (~np.isnan(data.values[r.key]) & used) | dont_know

@@ -77,6 +77,9 @@ def results(round_id: int):
         communities=[r for r in report.by_unit if codes is None or r.domain in codes],
         ranking=[r for r in report.ranking if codes is None or r.unit in codes],
         weak_items=[w for w in report.weak_items if codes is None or w.domain in codes or (w.domain is None and unit is None)],
+        unjudged=sum(r.verdict == "insufficient" for r in (
+            *(report.overall if unit is None else report.rows_for(unit.code)),
+            *(r for r in (*report.by_street, *report.by_unit) if codes is None or r.domain in codes))),
         changes=[c for c in report.changes if codes is None or c.domain in codes or (c.domain is None and unit is None)],
         options=_options(),
         earlier_rounds=earlier_rounds,

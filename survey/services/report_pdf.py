@@ -366,7 +366,11 @@ class _Builder:
             items.sort(key=lambda t: t[4] - (t[7] or 0.0))
         self.heading("问题清单")
         if not items:
-            self.story.append(_p("没有未达标、待定或样本不足的指标。", s.body))
+            rows = self.unit_rows if codes is not None else (*report.overall, *report.by_street, *report.by_unit)
+            unjudged = sum(r.verdict == "insufficient" for r in rows)
+            self.story.append(_p(
+                f"没有经数据证实未达标或待定的指标；另有 {unjudged} 项结果样本不足、暂不判定，见上文各表。"
+                if unjudged else "没有未达标、待定或样本不足的指标。", s.body))
             return
         self.story.append(_p(
             "比率最低（与目标差距最大）的指标，以及回答“不了解”较多的指标，按与目标的差距排列。"

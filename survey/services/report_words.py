@@ -67,7 +67,7 @@ def weighting_words(m: Methodology) -> str:
             reason = "没有可用的答卷"
         return (f"加权：未加权（{reason}），每份有效答卷的权重相同，比率反映的是受访者本身的构成。")
     if c.fallback is None:
-        text = (f"加权：按{_names(c.variables).replace('、', ' × ')}的人口数做事后分层加权，"
+        text = (f"加权：按{_names(c.variables).replace('、', '×')}的人口数做事后分层加权，"
                 "使样本的构成与人口一致，某一人群答卷偏多或偏少不会左右结果。")
         if c.merges:
             text += (f"为使每个加权格都有足够的答卷，少于 {c.min_cell} 份答卷的格先与同街道、同性别的相邻年龄组合并，"
@@ -75,7 +75,7 @@ def weighting_words(m: Methodology) -> str:
         else:
             text += f"共 {c.groups} 个加权格，每格至少 {c.min_cell} 份答卷。"
     else:
-        text = (f"加权：有的街道全部答卷不足 {c.min_cell} 份，无法按{_names(c.variables).replace('、', ' × ')}"
+        text = (f"加权：有的街道全部答卷不足 {c.min_cell} 份，无法按{_names(c.variables).replace('、', '×')}"
                 "交叉分格加权，")
         if c.method == "raked":
             text += f"改为按{_names(c.used)}的人口分布分别校准（迭代比例加权）。"

@@ -183,6 +183,17 @@ def test_twenty_interviews_say_the_same_thing_everywhere(app, client, rounds, tm
     book.close()
 
 
+def test_units_of_a_few_answers_are_unjudged_not_weak(app, client, rounds):
+    big, small = rounds
+    report, _ = reporting.round_report(db.session, small)
+    assert all(w.domain is None for w in report.weak_items)  # no community is shown weak on 1-3 answers
+    assert {r.verdict for r in report.by_unit if r.target is not None} == {"insufficient"}
+    _login(client)
+    html = client.get(f"/console/rounds/{small.id}/results").get_data(as_text=True)
+    weak = html[html.index('id="weak-items"'):html.index('id="methodology"')]
+    assert "各项指标均已达标" not in weak and "Every indicator reaches" not in weak
+
+
 def test_change_since_the_big_round_never_leaves_its_range(app, rounds):
     big, small = rounds
     report, _ = reporting.round_report(db.session, small, reporting.ReportOptions(compare_to=big.id))
