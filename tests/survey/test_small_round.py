@@ -208,6 +208,8 @@ def test_verdict_minimum_is_set_per_round(app, client, rounds):
     big, small = rounds
     _login(client)
     page = client.get(f"/console/rounds/{small.id}/setup").get_data(as_text=True)
+    assert page.count('id="statistics"') == 1
+    assert "<form" not in page[page.index("<title>"):page.index("</title>")]
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     url = f"/console/rounds/{small.id}/statistics"
     bad = client.post(url, data={"csrf_token": token, "min_verdict_respondents": "0", "min_weighting_cell": "x"})
