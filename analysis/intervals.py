@@ -83,6 +83,7 @@ R_METHOD_NAMES: dict[str, str | None] = {
 
 _VARIANCE_0_NOTE = "variance 0: Clopper-Pearson on counts"
 _DF_0_NOTE = "no design degrees of freedom: normal quantile used"
+_VARIANCE_0_PSU_NOTE = "variance 0: Clopper-Pearson on counts scaled to the design's PSUs"
 _NO_DF_NOTE = "no design degrees of freedom: no interval narrower than 0-100% (NCHS)"
 
 
@@ -223,8 +224,13 @@ def confidence_interval(
     if n <= 0 or math.isnan(p):
         return Interval(0.0, 1.0, method, level, "no respondents")
     if not (var > 0.0) or p <= 0.0 or p >= 1.0:
-        low, high = clopper_pearson_interval(successes, n, level)
-        return Interval(low, high, method, level, _VARIANCE_0_NOTE)
+        m = float(n)
+        if cap and math.isfinite(df) and df + 1 < n:
+            # Clustered answers that all agree: the counts are worth no more than
+            # the PSUs that carry them (df + 1 for one stratum), not n interviews.
+            m = max(float(df), 0.0) + 1.0
+        low, high = clopper_pearson_interval(successes * m / n, m, level)
+        return Interval(low, high, method, level, _VARIANCE_0_NOTE if m == n else _VARIANCE_0_PSU_NOTE)
     note = None
     if not (df > 0) and method == "korn-graubard" and cap:
         # NCHS's limit case (svyciprop_adjusted: rat.squ = 0, so n_eff = 0): a

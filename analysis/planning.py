@@ -281,7 +281,8 @@ def _scaled(estimate, n_new: int):
     else:
         changes["n_eff"] = n_new
     if math.isfinite(estimate.df) and estimate.df > 0:
-        changes["df"] = estimate.df * factor
+        # PSUs grow in proportion (df + 1 of them in one stratum): n - 1 -> n' - 1 unclustered
+        changes["df"] = (estimate.df + 1.0) * factor - 1.0
     return dataclasses.replace(estimate, **changes)
 
 

@@ -370,7 +370,8 @@ def build_report(
         before = {(r.key, r.domain): r for r in (*previous.overall, *previous.by_unit)}
         for r in (*overall, *by_unit):
             earlier = before.get((r.key, r.domain))
-            if earlier is not None and r.kind == "rate":
+            # a change resting on a few answers in either round is not reported
+            if earlier is not None and r.kind == "rate" and min(r.n, earlier.n) >= data.verdict_rule.min_n:
                 changes.append(ChangeRow(r.key, r.name, r.domain, r.domain_name,
                                          compare_rounds(earlier.estimate, r.estimate, level=data.level)))
     return Report(

@@ -19,7 +19,8 @@ already clears the target (or falls short of it) is kept down to a smaller
 floor, ``min_n`` usable answers (default 12): the interval is exact (Korn-
 Graubard on an effective size capped at the respondents), and the simulation
 study (``bench/simulate_intervals.py``) shows coverage of at least 93% from
-12 respondents on, for weighted and clustered drills alike. Below 12 no
+12 respondents on, for weighted and clustered drills alike. A unit below
+``min_n`` is asked for ``min_n - n`` more answers, not an extrapolation. Below 12 no
 verdict is given at all; with the usual targets (80%) nothing is lost, as
 even 11 yes out of 11 cannot clear 72%.
 
@@ -272,7 +273,10 @@ def target_verdict(
         verdict, reason = "insufficient", "imprecise"
     p_value, note = one_sided_p_value(estimate, target)
     more, exceeds = None, False
-    if verdict in ("undecided", "insufficient") and estimate.n >= 1:
+    if reason == "few_respondents":
+        # Extrapolating a rate from a handful of answers says nothing: ask for the minimum.
+        more = rule.min_n - estimate.n
+    elif verdict in ("undecided", "insufficient") and estimate.n >= 1:
         if estimate.estimate == target:
             more, exceeds = more_limit, True
         elif verdict_from_interval(interval, target) == "undecided":
@@ -281,8 +285,6 @@ def target_verdict(
             )
             if more is None:
                 more, exceeds = more_limit, True
-        if reason == "few_respondents" and not exceeds:
-            more = max(more or 0, rule.min_n - estimate.n)
         if exceeds:
             extra = (
                 "the rate equals the target: no sample size can decide"

@@ -388,7 +388,7 @@ class _Builder:
                 needed or "—",
             ])
             extra.append(("TEXTCOLOR", (5, i), (5, i), VERDICT_COLOURS[verdict]))
-        widths = [w * mm for w in (30, 38, 16, 31, 13, 14, 14, 14)]
+        widths = [w * mm for w in (28, 33, 15, 31, 12, 15, 13, 21)]
         self.story.append(_table(header, body, widths, s, extra, numeric_from=2))
 
     # change -----------------------------------------------------------------------

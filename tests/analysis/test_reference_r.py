@@ -184,7 +184,7 @@ def test_capped_intervals_never_narrower_than_r(file):
                     same += 1
                 else:
                     wider += 1
-    assert same > wider > 0
+    assert same > 0 and wider > 0
 
 
 # ---- capped intervals (cap=True, Minyi's default) against R ------------------

@@ -99,7 +99,7 @@ def test_rate_at_target_cannot_be_decided():
 def test_empty_domain():
     empty = Estimate("aware", "X", 0, 0, math.nan, math.nan, 0.0, math.nan, 0.0)
     res = target_verdict(empty, 0.8)
-    assert res.verdict == "insufficient" and res.more_needed is None
+    assert res.verdict == "insufficient" and res.more_needed == 12  # the minimum for a verdict
     assert math.isnan(res.p_value)
 
 
@@ -118,6 +118,12 @@ def test_empty_domain():
 def test_verdict_rule_at_drill_scale(x, n, verdict, reason):
     res = target_verdict(srs(x, n), 0.8)
     assert (res.verdict, res.reason) == (verdict, reason)
+
+
+def test_a_unit_below_the_minimum_is_asked_for_the_minimum():
+    # 3 answers at 33%: no extrapolated "893 more", just the 9 that make 12
+    res = target_verdict(srs(1, 3), 0.8)
+    assert res.verdict == "insufficient" and res.more_needed == 9 and not res.more_needed_exceeds
 
 
 def test_verdict_rule_is_configurable():

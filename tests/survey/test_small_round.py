@@ -198,6 +198,8 @@ def test_change_since_the_big_round_never_leaves_its_range(app, rounds):
     big, small = rounds
     report, _ = reporting.round_report(db.session, small, reporting.ReportOptions(compare_to=big.id))
     assert report.changes
+    units = {r.domain: r.n for r in report.by_unit}
+    assert all(change.domain is None or units[change.domain] >= 12 for change in report.changes)
     for change in report.changes:
         d = change.difference
         assert -1.0 <= d.low <= d.difference <= d.high <= 1.0
