@@ -40,6 +40,15 @@ def variable_name(variable: str) -> str:
     return str(WEIGHTING_VARIABLES.get(variable, variable))
 
 
+def _ci_note(note: str | None) -> str:
+    """An interval's note in the interface language (Chinese words; English keeps the note)."""
+    if str(get_locale()).startswith("en"):
+        return note or ""
+    from .services.report_words import ci_note_words
+
+    return ci_note_words(note)
+
+
 def localized(text: Text | None) -> str:
     if text is None:
         return ""
@@ -63,4 +72,5 @@ def register(app: Flask) -> None:
     app.add_template_filter(localized, "loc")
     app.add_template_filter(answer_error_message, "answer_error")
     app.add_template_filter(variable_name, "variable_name")
+    app.add_template_filter(_ci_note, "ci_note")
     app.add_template_global(EXCLUSION_REASONS, "exclusion_reasons")

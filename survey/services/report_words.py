@@ -128,3 +128,24 @@ def verdict_reason_words(row: IndicatorResult, rule: VerdictRule) -> str | None:
         return f"有效回答仅 {row.n} 份，少于 {rule.min_n} 份，不作判定"
     width = (row.ci_high - row.ci_low) * (1 if row.kind == "index" else 100)
     return f"区间宽 {width:.0f} 个百分点，有效样本量约 {row.estimate.n_eff:.0f}，还不足以判断"
+
+
+#: Why an interval fell back (``Interval.note`` of analysis.intervals), in words.
+CI_NOTE_WORDS = {
+    "variance 0: Clopper-Pearson on counts": "全部回答相同，按回答人数用精确二项方法计算区间",
+    "variance 0: Clopper-Pearson on counts scaled to the design's PSUs":
+        "全部回答相同且答卷成群（同一楼栋等），按群数而非人数用精确二项方法计算区间",
+    "no design degrees of freedom: normal quantile used": "设计自由度为 0，改用正态分位数",
+    "no design degrees of freedom: no interval narrower than 0-100% (NCHS)":
+        "设计自由度为 0，数据无法估计误差，区间为 0–100%",
+    "no respondents": "没有回答",
+    "index: t interval on the mean score": "指数：按平均得分用 t 分布计算区间",
+    "variance 0 (one score, or one PSU): zero width": "全部得分相同，区间宽度为 0（答卷太少，仅供参考）",
+}
+
+
+def ci_note_words(note: str | None) -> str:
+    """An interval's note in Chinese ("" when there is none)."""
+    if not note:
+        return ""
+    return CI_NOTE_WORDS.get(note, note)

@@ -41,6 +41,7 @@ from .report_words import (
     KIND_LABELS,
     LEVEL_LABELS,
     VERDICT_WORDS,
+    ci_note_words,
     more_needed_words,
     verdict_reason_words,
     verdict_rule_words,
@@ -122,7 +123,7 @@ def _indicator_cells(r: IndicatorResult, rule: VerdictRule) -> tuple[list, list]
     # A number when it is an estimate, words when it is only a bound ("1000 份以上").
     more = more_needed_words(r) if r.more_needed_exceeds else r.more_needed
     values = [r.rate, r.ci_low, r.ci_high, r.target, VERDICT_WORDS[r.verdict], r.n, e.n_eff, e.deff,
-              e.se, r.p_value, more, verdict_reason_words(r, rule) or "", r.ci_note or ""]
+              e.se, r.p_value, more, verdict_reason_words(r, rule) or "", ci_note_words(r.ci_note)]
     formats = [fmt, fmt, fmt, fmt, None, "0", ONE_DECIMAL, TWO_DECIMALS, "0.0000", "0.0000", "0", None, None]
     return values, formats
 

@@ -180,6 +180,7 @@ def test_twenty_interviews_say_the_same_thing_everywhere(app, client, rounds, tm
         assert cells[offset] == pytest.approx(row["estimate"], abs=1e-12)
         assert (cells[offset + 1], cells[offset + 2]) == pytest.approx((row["ci_low"], row["ci_high"]), abs=1e-12)
         assert cells[offset + 4] == VERDICT_WORDS[row["verdict"]]
+        assert not re.search(r"[A-Za-z]{3,}", cells[-1] or ""), cells[-1]  # 区间说明 in words, not codes
     book.close()
 
 
@@ -225,3 +226,16 @@ def test_verdict_minimum_is_set_per_round(app, client, rounds):
     report, _ = reporting.round_report(db.session, small)
     assert report.methodology.verdict_rule.min_n == 3
     assert not any(r.verdict_reason == "few_respondents" and r.n >= 3 for r in report.by_unit)
+
+
+def test_every_interval_note_has_chinese_words():
+    from analysis import intervals
+    from survey.services.report_words import CI_NOTE_WORDS, ci_note_words
+
+    notes = [v for k, v in vars(intervals).items() if k.endswith("_NOTE") and isinstance(v, str)]
+    notes += ["no respondents", "index: t interval on the mean score",
+              "variance 0 (one score, or one PSU): zero width"]
+    assert len(notes) >= 6
+    for note in notes:
+        assert note in CI_NOTE_WORDS, note
+        assert not re.search(r"[A-Za-z]{3,}", ci_note_words(note)), note
