@@ -52,7 +52,7 @@ import numpy as np
 
 from .design import SurveyDesign
 from .errors import InvalidDesign
-from .weighting import _population_rows, _row_cells, poststratify, rake, trim_weights
+from .weighting import _row_cells, population_cells, poststratify, rake, trim_weights
 
 __all__ = [
     "DEFAULT_MIN_CELL",
@@ -66,9 +66,6 @@ __all__ = [
 DEFAULT_MIN_CELL = 20
 #: Largest weight, as a multiple of the mean weight (DeBell & Krosnick 2009).
 DEFAULT_TRIM_RATIO = 5.0
-
-METHODS = ("poststratified", "raked", "unweighted")
-
 
 @dataclass(frozen=True)
 class Merge:
@@ -127,9 +124,6 @@ class CalibrationReport:
     @property
     def n_merged(self) -> int:
         return len(self.merges)
-
-    def merges_along(self, variable: str) -> int:
-        return sum(m.variable == variable for m in self.merges)
 
 
 class _Groups:
@@ -254,19 +248,8 @@ def calibrate(
     variables = tuple(cells)
     if not variables:
         raise InvalidDesign("calibration needs at least one cell variable")
-    pop_rows = _population_rows(population, variables)
-    levels: dict[str, list] = {v: [] for v in variables}
-    for key, _ in pop_rows:
-        for v, x in zip(variables, key):
-            if x not in levels[v]:
-                levels[v].append(x)
-    keys = [key for key, _ in pop_rows]
-    if len(set(keys)) != len(keys):
-        raise InvalidDesign("a population cell is listed twice")
-    pops = np.array([count for _, count in pop_rows], dtype=float)
-    if np.any(~np.isfinite(pops)) or np.any(pops < 0):
-        raise InvalidDesign("population counts must be non-negative numbers")
-    index = {k: i for i, k in enumerate(keys)}
+    index, pops, levels = population_cells(population, variables)
+    keys = list(index)
     # the population cell of every kept row (raises for a cell the table does not list)
     row_cell = _row_cells(design, cells, variables, index)
     resp = np.bincount(row_cell, minlength=len(keys)).astype(np.int64)

@@ -29,7 +29,7 @@ from typing import Literal
 
 from scipy import optimize, stats
 
-from analysis.intervals import DEFAULT_CI_METHOD
+from analysis.intervals import DEFAULT_CI_METHOD, _tq, wilson_score
 from analysis.results import Estimate
 
 __all__ = [
@@ -169,18 +169,7 @@ def _wilson_bounds(est: Estimate, level: float) -> tuple[float, float]:
         m = min(n, p * (1.0 - p) / est.se**2)
     else:
         m = n
-    z = _quantile(level, est.df)
-    z2 = z * z
-    centre = p + z2 / (2.0 * m)
-    half = z * math.sqrt(max(p * (1.0 - p), 0.0) / m + z2 / (4.0 * m * m))
-    den = 1.0 + z2 / m
-    return max(0.0, (centre - half) / den), min(1.0, (centre + half) / den)
-
-
-def _quantile(level: float, df: float) -> float:
-    if math.isfinite(df) and df > 0:
-        return float(stats.t.ppf(0.5 + level / 2.0, df))
-    return float(stats.norm.ppf(0.5 + level / 2.0))
+    return wilson_score(p, m, _tq(level, est.df if est.df > 0 else math.inf))
 
 
 def newcombe_interval(before: Estimate, after: Estimate, level: float) -> tuple[float, float]:

@@ -149,10 +149,14 @@ def wilson_interval(
     m = p * (1.0 - p) / var
     if n is not None:
         m = min(m, float(n))
-    z = _tq(level, df)
+    return wilson_score(p, m, _tq(level, df))
+
+
+def wilson_score(p: float, m: float, z: float) -> tuple[float, float]:
+    """The Wilson score interval for a rate ``p`` on ``m`` (effective) respondents at quantile ``z``."""
     z2 = z * z
     centre = p + z2 / (2.0 * m)
-    half = z * math.sqrt(p * (1.0 - p) / m + z2 / (4.0 * m * m))
+    half = z * math.sqrt(max(p * (1.0 - p), 0.0) / m + z2 / (4.0 * m * m))
     den = 1.0 + z2 / m
     return max(0.0, (centre - half) / den), min(1.0, (centre + half) / den)
 

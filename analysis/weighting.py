@@ -243,31 +243,13 @@ def poststratify(
     if not cells:
         raise InvalidDesign("poststratify needs at least one cell variable")
     variables = tuple(cells)
-    pop_rows = _population_rows(population, variables)
-    # levels of each variable in the order of first appearance in the table
-    levels = {v: [] for v in variables}
-    seen = {v: {} for v in variables}
-    for key, _ in pop_rows:
-        for v, x in zip(variables, key):
-            if x not in seen[v]:
-                seen[v][x] = len(levels[v])
-                levels[v].append(x)
-    cell_index: dict[tuple, int] = {}
-    pops = []
-    for key, count in pop_rows:
-        if key in cell_index:
-            raise InvalidDesign(f"population cell {dict(zip(variables, key))} is listed twice")
-        if not (count >= 0) or not np.isfinite(count):
-            raise InvalidDesign(f"population cell {dict(zip(variables, key))} has count {count!r}")
-        cell_index[key] = len(pops)
-        pops.append(float(count))
-    pops = np.asarray(pops)
+    cell_index, pops, levels = population_cells(population, variables)
+    keys = list(cell_index)
     # the population cell of every kept row
     row_cell = _row_cells(design, cells, variables, cell_index)
     n_cells = len(pops)
     resp = np.bincount(row_cell, minlength=n_cells)
     wsum = np.bincount(row_cell, weights=design.weights, minlength=n_cells)
-    keys = list(cell_index)
     # collapse empty cells that carry population
     group = np.arange(n_cells)
     collapsed = []
@@ -330,6 +312,28 @@ def poststratify(
         )
     report = PostStratReport(variables, tuple(strata), tuple(collapsed), float(pops.sum()))
     return new_design, report
+
+
+def population_cells(population, variables) -> tuple[dict[tuple, int], np.ndarray, dict[str, list]]:
+    """The population table checked: (cell key -> index, counts, each variable's levels).
+
+    Levels are in the order of their first appearance in the table (their
+    natural order, used to find neighbours).
+    """
+    levels: dict[str, list] = {v: [] for v in variables}
+    cell_index: dict[tuple, int] = {}
+    pops = []
+    for key, count in _population_rows(population, variables):
+        for v, x in zip(variables, key):
+            if x not in levels[v]:
+                levels[v].append(x)
+        if key in cell_index:
+            raise InvalidDesign(f"population cell {dict(zip(variables, key))} is listed twice")
+        if not (count >= 0) or not np.isfinite(count):
+            raise InvalidDesign(f"population cell {dict(zip(variables, key))} has count {count!r}")
+        cell_index[key] = len(pops)
+        pops.append(float(count))
+    return cell_index, np.asarray(pops), levels
 
 
 def _population_rows(population, variables) -> list[tuple[tuple, float]]:
