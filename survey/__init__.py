@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from .config import Config, load_config
 from .database import configure_sqlite
@@ -41,7 +42,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+class IdConverter(IntegerConverter):
+    """Row ids in URLs: 1 to 2**31 - 1, so a huge or zero id is a 404 rather
+    than an out-of-range error from the database."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, min=1, max=2**31 - 1)
+
+
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["id"] = IdConverter
     from .api import bp as api_bp
     from .console import bp as console_bp
     from .public import bp as public_bp

@@ -30,7 +30,7 @@ def _authenticate():
     g.api_user = user
 
 
-@bp.get("/rounds/<int:round_id>/results")
+@bp.get("/rounds/<id:round_id>/results")
 def round_results(round_id: int):
     """The round's indicator results, overall and by street or unit."""
     by = request.args.get("by", "unit")

@@ -32,7 +32,7 @@ def api_token_list():
     return render_template("console/api_tokens.html", tokens=tokens, users=users, new_token=new_token)
 
 
-@bp.post("/api-tokens/<int:token_id>/revoke")
+@bp.post("/api-tokens/<id:token_id>/revoke")
 @admin_only
 def api_token_revoke(token_id: int):
     api_tokens.revoke_token(db.session, token_id, current_user)

@@ -16,7 +16,7 @@ def _progress(round_id: int) -> monitoring.RoundProgress:
     return monitoring.round_progress(db.session, round_, utcnow(), visible_unit_ids())
 
 
-@bp.get("/rounds/<int:round_id>/progress")
+@bp.get("/rounds/<id:round_id>/progress")
 @signed_in
 def round_progress(round_id: int):
     """Responses today and in total, completion, median time, quality flags."""
@@ -24,7 +24,7 @@ def round_progress(round_id: int):
     return render_template("console/progress.html", round=round_or_404(round_id), progress=progress)
 
 
-@bp.get("/rounds/<int:round_id>/progress.json")
+@bp.get("/rounds/<id:round_id>/progress.json")
 @signed_in
 def round_progress_json(round_id: int):
     """The same numbers as JSON (what the page refreshes from)."""

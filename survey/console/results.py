@@ -56,7 +56,7 @@ def _subtree_codes(unit: Unit | None) -> set[str] | None:
     return {unit.code, *(u.code for u in unit.descendants())}
 
 
-@bp.get("/rounds/<int:round_id>/results")
+@bp.get("/rounds/<id:round_id>/results")
 @login_required
 def results(round_id: int):
     """The round's results on screen."""
@@ -94,7 +94,7 @@ def _download(body: bytes, mimetype: str, filename: str):
     return response
 
 
-@bp.get("/rounds/<int:round_id>/report.pdf")
+@bp.get("/rounds/<id:round_id>/report.pdf")
 @login_required
 def report_pdf(round_id: int):
     """The PDF rate report for the round, or for one unit (?unit=CODE)."""
@@ -109,7 +109,7 @@ def report_pdf(round_id: int):
     return _download(body, "application/pdf", name)
 
 
-@bp.get("/rounds/<int:round_id>/results.xlsx")
+@bp.get("/rounds/<id:round_id>/results.xlsx")
 @login_required
 def results_workbook(round_id: int):
     """Workbook: summary, by unit, by question, raw responses, codebook."""
@@ -128,7 +128,7 @@ def results_workbook(round_id: int):
                      f"results-round-{round_.id}.xlsx")
 
 
-@bp.get("/rounds/<int:round_id>/responses.csv")
+@bp.get("/rounds/<id:round_id>/responses.csv")
 @login_required
 def responses_csv(round_id: int):
     """Raw responses, one row per response (UTF-8 with BOM for Excel)."""
@@ -141,7 +141,7 @@ def responses_csv(round_id: int):
     return _download(out.getvalue().encode("utf-8"), "text/csv", f"responses-round-{round_.id}.csv")
 
 
-@bp.get("/rounds/<int:round_id>/charts/<any(rates, ranking, change):chart>.png")
+@bp.get("/rounds/<id:round_id>/charts/<any(rates, ranking, change):chart>.png")
 @login_required
 def chart(round_id: int, chart: str):
     """A results chart as PNG."""

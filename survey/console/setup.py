@@ -168,7 +168,7 @@ def upload_questionnaire():
     return redirect(url_for("console.questionnaires"))
 
 
-@bp.get("/questionnaires/<int:version_id>/preview")
+@bp.get("/questionnaires/<id:version_id>/preview")
 @signed_in
 def preview_questionnaire(version_id: int):
     """The questionnaire exactly as a resident sees it; the form sends nothing."""
@@ -245,7 +245,7 @@ def _setup_page(round_: Round, *, target_values=None, target_errors=None, quota_
     ), status
 
 
-@bp.get("/rounds/<int:round_id>/setup")
+@bp.get("/rounds/<id:round_id>/setup")
 @admin_only
 def round_setup_page(round_id: int):
     """Targets, quotas (with suggestions from the planner), open and close."""
@@ -265,7 +265,7 @@ def round_setup_page(round_id: int):
     return _setup_page(round_, suggestion=suggestion, problems=problems)
 
 
-@bp.post("/rounds/<int:round_id>/targets")
+@bp.post("/rounds/<id:round_id>/targets")
 @admin_only
 def set_round_targets(round_id: int):
     """Save the round's own targets (blank: the questionnaire's default)."""
@@ -286,7 +286,7 @@ def set_round_targets(round_id: int):
     return redirect(url_for("console.round_setup_page", round_id=round_.id))
 
 
-@bp.post("/rounds/<int:round_id>/statistics")
+@bp.post("/rounds/<id:round_id>/statistics")
 @admin_only
 def set_round_statistics(round_id: int):
     """Save when a unit's data carry a verdict and the least answers per weighting cell."""
@@ -307,7 +307,7 @@ def set_round_statistics(round_id: int):
     return redirect(url_for("console.round_setup_page", round_id=round_.id))
 
 
-@bp.post("/rounds/<int:round_id>/quotas")
+@bp.post("/rounds/<id:round_id>/quotas")
 @admin_only
 def set_round_quotas(round_id: int):
     """Save the quota per community (blank: no quota)."""
@@ -328,7 +328,7 @@ def set_round_quotas(round_id: int):
     return redirect(url_for("console.round_setup_page", round_id=round_.id))
 
 
-@bp.post("/rounds/<int:round_id>/<any(open, close):action>")
+@bp.post("/rounds/<id:round_id>/<any(open, close):action>")
 @admin_only
 def open_or_close_round(round_id: int, action: str):
     """Open a round now, or close it now."""
@@ -346,7 +346,7 @@ def open_or_close_round(round_id: int, action: str):
     return redirect(url_for("console.round_setup_page", round_id=round_.id))
 
 
-@bp.post("/rounds/<int:round_id>/channels")
+@bp.post("/rounds/<id:round_id>/channels")
 @signed_in
 def add_site_channel(round_id: int):
     """Add a QR channel for a site (administrators; staff within their units)."""

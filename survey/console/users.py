@@ -63,7 +63,7 @@ def create_account():
     return redirect(url_for("console.accounts"))
 
 
-@bp.post("/accounts/<int:user_id>/<any(deactivate, reactivate):action>")
+@bp.post("/accounts/<id:user_id>/<any(deactivate, reactivate):action>")
 @admin_only
 def set_account_active(user_id: int, action: str):
     """Deactivate or reactivate an account."""
@@ -81,7 +81,7 @@ def set_account_active(user_id: int, action: str):
     return redirect(url_for("console.accounts"))
 
 
-@bp.post("/accounts/<int:user_id>/password")
+@bp.post("/accounts/<id:user_id>/password")
 @admin_only
 def reset_account_password(user_id: int):
     """Give an account a new password."""

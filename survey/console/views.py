@@ -100,7 +100,7 @@ def rounds():
     )
 
 
-@bp.get("/rounds/<int:round_id>")
+@bp.get("/rounds/<id:round_id>")
 @signed_in
 def round_channels(round_id: int):
     """A round's settings and its QR channels (staff: their units' only)."""
@@ -137,7 +137,7 @@ def _pdf(body: bytes, filename: str, disposition: str = "attachment"):
     return response
 
 
-@bp.get("/rounds/<int:round_id>/posters.pdf")
+@bp.get("/rounds/<id:round_id>/posters.pdf")
 @signed_in
 def round_posters(round_id: int):
     """Every channel's A4 poster in one PDF (staff: their units' channels)."""
@@ -149,7 +149,7 @@ def round_posters(round_id: int):
     return _pdf(pdf, f"posters-round-{round_.id}.pdf")
 
 
-@bp.get("/channels/<int:channel_id>/poster.pdf")
+@bp.get("/channels/<id:channel_id>/poster.pdf")
 @signed_in
 def channel_poster(channel_id: int):
     """One channel's A4 poster."""
@@ -158,7 +158,7 @@ def channel_poster(channel_id: int):
     return _pdf(pdf, f"poster-{channel.unit.code}-{channel.id}.pdf")
 
 
-@bp.get("/channels/<int:channel_id>/qr.png")
+@bp.get("/channels/<id:channel_id>/qr.png")
 @signed_in
 def channel_qr(channel_id: int):
     """One channel's QR code as PNG."""

@@ -5,6 +5,7 @@ from .population import PopulationCell
 from .questionnaire import PublishedVersionChanged, Questionnaire, QuestionnaireVersion
 from .response import Answer, Response
 from .round import Channel, Round, RoundQuota
+from .settings import SiteSetting
 from .unit import Unit
 from .user import ApiToken, User
 
@@ -20,6 +21,7 @@ __all__ = [
     "Response",
     "Round",
     "RoundQuota",
+    "SiteSetting",
     "Unit",
     "User",
 ]

@@ -47,6 +47,12 @@ class Response(db.Model):
     screened_out_by: Mapped[str | None] = mapped_column(String(64))
     #: Quality checks that fired, e.g. ["too_fast", "straight_lined"].
     quality_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Why each flag in ``quality_flags`` fired, in words (flag -> reason).
+    flag_reasons: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    #: A reviewer's decision that this response does not count (audited; restorable).
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    void_reason: Mapped[str | None] = mapped_column(String(500))
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     locale: Mapped[str] = mapped_column(String(8), default="zh")
     #: All answers as one document (question id -> clean value), written with
     #: the ``answers`` rows in the same transaction and never changed. Reports

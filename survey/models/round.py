@@ -45,6 +45,10 @@ class Round(db.Model):
     min_verdict_respondents: Mapped[int] = mapped_column(default=12, server_default="12")
     #: Least respondents per weighting cell (analysis.calibration.calibrate).
     min_weighting_cell: Mapped[int] = mapped_column(default=20, server_default="20")
+    #: Highest response id the cross-response integrity scoring has seen.
+    flags_scored_through: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: When device and network hashes of this round were purged (retention).
+    technical_data_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     questionnaire_version: Mapped[QuestionnaireVersion] = relationship()

@@ -28,6 +28,9 @@ class User(UserMixin, db.Model):
     #: For staff: the unit they may see (with everything under it).
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     active: Mapped[bool] = mapped_column(default=True)
+    #: Bumped on sign-out and password change; a session cookie carrying an
+    #: older version is no longer accepted.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     unit: Mapped[Unit | None] = relationship()
