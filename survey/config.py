@@ -27,6 +27,11 @@ class Config:
     #: Submissions faster than this many seconds per answered question are
     #: flagged "too_fast" (kept, but analysis may exclude them).
     QUALITY_MIN_SECONDS_PER_QUESTION = 1.5
+    #: A form's ticket is good for this long after the form was served (six
+    #: hours: an interrupted resident can come back the same day). An older
+    #: one brings the answers back on a fresh form to send again, so a form
+    #: fetched in advance cannot make an instant submission look slow.
+    TICKET_LIFETIME_SECONDS = 6 * 3600
     SESSION_COOKIE_SAMESITE = "Lax"
     #: Office sessions end after a working day without activity.
     PERMANENT_SESSION_LIFETIME = 8 * 3600

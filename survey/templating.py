@@ -22,10 +22,13 @@ ANSWER_ERROR_MESSAGES = {
 #: Why a response was left out of the rates (its status or quality flag), in words.
 EXCLUSION_REASONS = {
     "screened_out": _l("Screened out"),
+    "voided": _l("Voided on review"),
     "too_fast": _l("Too fast"),
     "straight_lined": _l("Straight-lined"),
-    "burst": _l("Burst"),
-    "duplicate": _l("Duplicate"),
+    "burst": _l("Burst of submissions"),
+    "device_churn": _l("Many new devices on one network"),
+    "duplicate_answers": _l("Identical answer sets"),
+    "anomalous_answers": _l("Burst with unusual answers"),
 }
 
 #: Weighting variables of a report, in words (analysis.calibration names them).

@@ -24,7 +24,10 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from analysis.integrity import FLAGS
+
 from ..services.users import MIN_PASSWORD_LENGTH
+from ..templating import EXCLUSION_REASONS
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -89,7 +92,7 @@ class RoundForm(FlaskForm):
     one_response_per_device = RadioField(_l("One response per phone"), choices=choices([("yes", _l("Yes")), ("no", _l("No"))]),
                                          default="yes")
     excluded_flags = MultiCheckboxField(_l("Leave out of the results responses flagged"),
-                                        choices=choices([("too_fast", _l("too fast")), ("straight_lined", _l("straight-lined"))]),
+                                        choices=choices([(f, EXCLUSION_REASONS[f]) for f in FLAGS]),
                                         default=["too_fast"])
 
     def validate_closes_at(self, field):
@@ -154,3 +157,8 @@ def parse_counts(form_data, keys, prefix: str) -> tuple[dict, dict]:
 
 __all__ = ["AllocateForm", "ConfirmForm", "LoginForm", "PasswordResetForm", "RoundForm",
            "SiteChannelForm", "UploadForm", "UserForm"]
+
+
+class ExclusionsForm(FlaskForm):
+    excluded_flags = MultiCheckboxField(_l("Leave out of the results responses flagged"),
+                                        choices=choices([(f, EXCLUSION_REASONS[f]) for f in FLAGS]))

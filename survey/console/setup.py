@@ -35,6 +35,7 @@ from .auth import (
 from .forms import (
     AllocateForm,
     ConfirmForm,
+    ExclusionsForm,
     RoundForm,
     SiteChannelForm,
     UploadForm,
@@ -242,6 +243,7 @@ def _setup_page(round_: Round, *, target_values=None, target_errors=None, quota_
                                                 "min_weighting_cell": round_.min_weighting_cell},
         statistics_errors=statistics_errors or {},
         confirm=ConfirmForm(), problems=problems or [], now=utcnow(), tz=str(_office_tz()),
+        exclusions_form=ExclusionsForm(excluded_flags=list(round_.excluded_flags or [])),
     ), status
 
 
@@ -304,6 +306,20 @@ def set_round_statistics(round_id: int):
     round_setup.set_statistics(db.session, current_user, round_, **values)
     db.session.commit()
     flash(_("Statistics settings saved."), "info")
+    return redirect(url_for("console.round_setup_page", round_id=round_.id))
+
+
+@bp.post("/rounds/<id:round_id>/exclusions")
+@admin_only
+def set_round_exclusions(round_id: int):
+    """Choose which flagged responses the results leave out (burst included)."""
+    round_ = round_or_404(round_id)
+    form = ExclusionsForm()
+    if not form.validate_on_submit():
+        return _setup_page(round_, problems=[_("Choose from the listed flags.")], status=422)
+    round_setup.set_excluded_flags(db.session, current_user, round_, form.excluded_flags.data or [])
+    db.session.commit()
+    flash(_("The choice of flagged responses to leave out is saved."), "info")
     return redirect(url_for("console.round_setup_page", round_id=round_.id))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -10,7 +11,7 @@ from flask_babel import get_locale
 from ..exceptions import AlreadyResponded
 from ..extensions import db
 from ..models.types import utcnow
-from ..services import submission
+from ..services import integrity, submission
 from ..services.qr import poster_pdf, qr_png, qr_svg
 from ..services.rounds import channel_posters, channel_url
 from . import bp
@@ -33,7 +34,7 @@ def _with_device_cookie(response, device_id: str | None):
     return response
 
 
-def _render_form(channel, form, answer_set=None, raw=None, status=200):
+def _render_form(channel, form, answer_set=None, raw=None, status=200, expired=False):
     questionnaire = channel.round.questionnaire_version.parsed
     html = render_template(
         "public/form.html",
@@ -42,6 +43,7 @@ def _render_form(channel, form, answer_set=None, raw=None, status=200):
         form=form,
         raw=raw or {},
         errors=answer_set.errors if answer_set else {},
+        expired=expired,
         communities=submission.community_options(db.session, channel),
         locale=str(get_locale()),
     )
@@ -81,10 +83,15 @@ def submit(token: str):
         network=submission.network_hash(current_app.config["SECRET_KEY"], request.remote_addr),
         now=utcnow(),
         locale=str(get_locale()),
-        min_seconds_per_question=current_app.config["QUALITY_MIN_SECONDS_PER_QUESTION"],
+        rules=integrity.rules_from_config(current_app.config),
+        ticket_lifetime=timedelta(seconds=current_app.config["TICKET_LIFETIME_SECONDS"]),
     )
     if outcome.status == "invalid":
         return _render_form(channel, form, outcome.answer_set, raw, status=422)
+    if outcome.status == "expired":
+        # The answers come back on a fresh form; sending it again stores them.
+        form.ticket.data = submission.issue_ticket(current_app.config["SECRET_KEY"], channel, utcnow())
+        return _render_form(channel, form, None, raw, status=409, expired=True)
     db.session.commit()
     return redirect(url_for("public.thanks", token=token, key=ticket.submission_key), code=303)
 

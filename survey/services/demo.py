@@ -11,6 +11,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from analysis.integrity import IntegrityRules
 from questions import STANDARD_QUESTIONNAIRE_PATH
 
 from ..models import PopulationCell, Round, Unit
@@ -102,6 +103,7 @@ def simulate_responses(session: Session, round_: Round, count: int, seed: int = 
     questionnaire = round_.questionnaire_version.parsed
     channels = list(round_.channels)
     now = utcnow()
+    earliest = max(round_.opens_at, now - timedelta(days=7))
     for i in range(count):
         channel = channels[rng.randrange(len(channels))]
         # Communities differ a little, so rankings have something to show.
@@ -121,6 +123,9 @@ def simulate_responses(session: Session, round_: Round, count: int, seed: int = 
             elif q.options:
                 weights = [max(0.04, skew ** k) for k in range(len(q.options))]
                 raw[q.id] = [rng.choices(q.options, weights)[0].code]
-        ticket = Ticket(f"demo-{round_.id}-{seed}-{i}", channel.id, now - timedelta(minutes=rng.randint(3, 30)))
-        submit_response(session, channel, ticket, raw, device_id=None, network=None, now=now,
-                        locale="zh", min_seconds_per_question=1.5)
+        # Residents arrive on their own over the days the round has been open,
+        # as the integrity checks expect of people who are not a burst.
+        submitted = now - (now - earliest) * rng.random()
+        ticket = Ticket(f"demo-{round_.id}-{seed}-{i}", channel.id, submitted - timedelta(minutes=rng.randint(3, 30)))
+        submit_response(session, channel, ticket, raw, device_id=None, network=None, now=submitted,
+                        locale="zh", rules=IntegrityRules(), ticket_lifetime=timedelta(hours=6))

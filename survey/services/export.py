@@ -23,6 +23,7 @@ from questions import Question, codebook_rows, export_value
 from questions.codebook import neutralize
 
 from ..models import Channel, Response, Round, Unit
+from . import integrity
 from .bulkread import collector_paused
 
 FIXED_COLUMNS = [
@@ -88,6 +89,7 @@ def _flags_text(raw: str | None) -> str:
 @collector_paused()
 def response_table(session: Session, round_: Round) -> ResponseTable:
     """The round's responses in submission (id) order."""
+    integrity.ensure_current(session, round_)
     questions = round_.questionnaire_version.parsed.questions
     units = {u.id: (u.code, neutralize(u.name)) for u in session.scalars(select(Unit))}
     sites = dict(session.execute(select(Channel.id, Channel.site).where(Channel.round_id == round_.id)).all())

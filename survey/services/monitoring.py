@@ -11,12 +11,10 @@ Numbers per community, with street subtotals and a total:
   quality flag the round excludes; ``attainment`` = usable / quota (the quota
   is the sample size the planner asked for, which only usable responses give).
 * ``median_seconds``: median of submitted_at - started_at over complete responses.
-* quality flags: ``too_fast`` and ``straight_lined`` as stored with each
-  response, and ``burst``, computed here when read: more than
-  ``BURST_THRESHOLD`` responses from one device id, or from one network hash,
-  within ``BURST_WINDOW`` (every response of such a run is flagged).
+* quality flags: as stored with each response by the integrity scoring
+  (``survey.services.integrity``), brought up to date before counting.
 
-Counts come from SQL aggregates; medians and bursts from one pass over the
+Counts come from SQL aggregates; medians and flags from one pass over the
 round's rows in Python (``bench/bench_progress.py`` times it on 100,000 responses).
 """
 
@@ -24,56 +22,20 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Text, case, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from analysis.integrity import FLAGS
+
 from ..models import Response, Round, RoundQuota, Unit
+from . import integrity
 
-BURST_THRESHOLD = 5
-BURST_WINDOW = timedelta(minutes=10)
-STORED_FLAGS = ("too_fast", "straight_lined")
-FLAGS = (*STORED_FLAGS, "burst")
 OFFICE_TIMEZONE = "Asia/Shanghai"
-
-
-def burst_members(
-    events: Iterable[tuple[Hashable, datetime, int]],
-    threshold: int = BURST_THRESHOLD,
-    window: timedelta = BURST_WINDOW,
-) -> set[int]:
-    """Ids of events in a burst: more than ``threshold`` events with the same
-    key within ``window`` (inclusive). Events are (key, time, id); a None key
-    (no device cookie, no address) never makes a burst.
-
-    Linear after sorting: a sliding window per key, marking each event once.
-    """
-    events = [e for e in events if e[0] is not None]
-    often = {key for key, n in Counter(e[0] for e in events).items() if n > threshold}
-    by_key: dict[Hashable, list[tuple[datetime, int]]] = defaultdict(list)
-    for key, time, event_id in events:
-        if key in often:
-            by_key[key].append((time, event_id))
-    found: set[int] = set()
-    for items in by_key.values():
-        if len(items) <= threshold:
-            continue
-        items.sort()
-        start = 0
-        marked_to = -1  # highest index already marked
-        for end in range(len(items)):
-            while items[end][0] - items[start][0] > window:
-                start += 1
-            if end - start + 1 > threshold:
-                for i in range(max(start, marked_to + 1), end + 1):
-                    found.add(items[i][1])
-                marked_to = end
-    return found
 
 
 @dataclass
@@ -101,8 +63,6 @@ class RoundProgress:
     generated_at: str
     day: str
     timezone: str
-    burst_threshold: int
-    burst_window_minutes: int
     #: Flag -> whether the round's results leave its responses out.
     excluded: dict[str, bool]
     rows: list[UnitProgress]
@@ -125,12 +85,11 @@ def round_progress(
     visible_unit_ids: set[int] | None = None,
     *,
     timezone: str = OFFICE_TIMEZONE,
-    burst_threshold: int = BURST_THRESHOLD,
-    burst_window: timedelta = BURST_WINDOW,
 ) -> RoundProgress:
     """Progress per unit of the round. ``visible_unit_ids`` (None = all)
     limits the rows, subtotals and total to what the user may see; bursts are
     always found over the whole round (a burst may cross units)."""
+    integrity.ensure_current(session, round_)
     tz = ZoneInfo(timezone)
     local_now = now.astimezone(tz)
     day_start = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -153,14 +112,10 @@ def round_progress(
     naive = DateTime()
     rows = session.execute(
         select(Response.id, Response.unit_id, Response.status, type_coerce(Response.started_at, naive),
-               type_coerce(Response.submitted_at, naive), Response.device_id, Response.network_hash,
+               type_coerce(Response.submitted_at, naive), Response.voided_at.is_not(None),
                cast(Response.quality_flags, Text))
         .where(Response.round_id == round_.id)
     ).all()
-    bursts = burst_members(((("device", r[5]) if r[5] else None, r[4], r[0]) for r in rows),
-                           burst_threshold, burst_window)
-    bursts |= burst_members(((("network", r[6]) if r[6] else None, r[4], r[0]) for r in rows),
-                            burst_threshold, burst_window)
     excluded_flags = set(round_.excluded_flags or [])
     quotas = dict(session.execute(select(RoundQuota.unit_id, RoundQuota.quota).where(RoundQuota.round_id == round_.id)).all())
 
@@ -169,17 +124,15 @@ def round_progress(
     flag_counts: dict[int, dict[str, int]] = defaultdict(lambda: {f: 0 for f in FLAGS})
     usable: dict[int, int] = defaultdict(int)
     known = set(FLAGS)
-    for response_id, unit_id, status, started_at, submitted_at, _device, _network, flags_text in rows:
+    for _id, unit_id, status, started_at, submitted_at, voided, flags_text in rows:
         flags = set(json.loads(flags_text)) if flags_text and flags_text != "[]" else set()
-        if response_id in bursts:
-            flags.add("burst")
         if flags:
             counter = flag_counts[unit_id]
             for flag in flags & known:
                 counter[flag] += 1
         if status == "complete":
             durations[unit_id].append((submitted_at - started_at).total_seconds())
-            if not (flags and flags & excluded_flags):
+            if not voided and not (flags and flags & excluded_flags):
                 usable[unit_id] += 1
 
     # Rows: every community of the round's area, plus any unit that has responses.
@@ -250,8 +203,6 @@ def round_progress(
         generated_at=now.isoformat(),
         day=local_now.date().isoformat(),
         timezone=timezone,
-        burst_threshold=burst_threshold,
-        burst_window_minutes=int(burst_window.total_seconds() // 60),
         excluded={flag: flag in excluded_flags for flag in FLAGS},
         rows=table,
         total=total,

@@ -11,6 +11,8 @@ from __future__ import annotations
 from analysis.report import IndicatorResult, Methodology
 from analysis.targets import VerdictRule
 
+from .integrity import FLAG_WORDS
+
 #: Verdict -> the word printed.
 VERDICT_WORDS = {"pass": "达标", "fail": "未达标", "undecided": "待定", "insufficient": "样本不足", None: "—"}
 #: Cell variable of the weighting -> its name.
@@ -21,10 +23,8 @@ LEVEL_LABELS = {"district": "区县", "street": "街道", "town": "乡镇", "com
 #: Exclusion reason -> plain words (unknown reasons are printed as they come).
 EXCLUSION_LABELS = {
     "screened_out": "不属于调查对象（甄别题未通过）",
-    "too_fast": "答题过快",
-    "straight_lined": "量表题全部选同一答案",
-    "duplicate": "重复提交",
-    "burst": "同一设备或网络短时间内集中提交",
+    "voided": "经审核作废",
+    **FLAG_WORDS,
 }
 CI_METHOD_TEXT = {
     "korn-graubard": (

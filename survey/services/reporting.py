@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter, OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import compress
 
 import numpy as np
@@ -27,6 +27,7 @@ from questions import Question, Questionnaire, indicator_value, score_value
 from ..exceptions import SetupError
 from ..models import PopulationCell, Response, Round, Unit
 from ..models.types import utcnow
+from . import integrity
 from .bulkread import collector_paused
 from .export import ResponseTable
 
@@ -39,6 +40,9 @@ class ReportOptions:
     level: float = 0.95
     compare_to: int | None = None  # id of an earlier round
     ranking_indicator: str | None = None
+    #: Flags whose responses are left out; None means the round's own choice.
+    #: () shows the rates with every flagged response counted, for comparison.
+    excluded_flags: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.ci_method not in CI_METHODS:
@@ -81,6 +85,9 @@ class _RoundRows:
     round_key: tuple
     last_id: int = 0
     count: int = 0
+    #: The round's ``flags_revision`` the flags and voids were read at.
+    flags_revision: int = 0
+    voided: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     unit_id: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     screened_out: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     flags: list = field(default_factory=list)
@@ -107,6 +114,7 @@ def _read_new_rows(session: Session, round_: Round, specs, after_id: int) -> _Ro
     # Core execution on the connection: ORM result processing would double the time.
     rows = session.connection().execute(
         select(Response.id, Response.status, cast(Response.quality_flags, Text), Response.unit_id,
+               Response.voided_at.is_not(None),
                *(Response.answer_data[qid].as_string() for qid in wanted))
         .where(Response.round_id == round_.id, Response.id > after_id)
         .order_by(Response.id)
@@ -118,7 +126,8 @@ def _read_new_rows(session: Session, round_: Round, specs, after_id: int) -> _Ro
         part.dont_know = {spec.key: np.zeros(0, dtype=bool) for spec, _ in specs}
         return part
     transposed = list(zip(*rows))
-    answers_of = dict(zip(wanted, transposed[4:]))
+    answers_of = dict(zip(wanted, transposed[5:]))
+    part.voided = np.array(transposed[4], dtype=bool)
     part.unit_id = np.array(transposed[3], dtype=np.int64)
     part.screened_out = np.array([status == STATUS_SCREENED_OUT for status in transposed[1]], dtype=bool)
     part.flags = [json.loads(f) if f and f != "[]" else [] for f in transposed[2]]
@@ -162,15 +171,20 @@ def _round_rows(session: Session, round_: Round, specs) -> _RoundRows:
                 Response.round_id == round_.id, Response.id <= cached.last_id))
             if cached.round_key != round_key or seen != cached.count:
                 cached = None
+            elif cached.flags_revision != round_.flags_revision:
+                cached = _with_current_flags(session, round_, cached)
         if cached is None:
             cached = _RoundRows(round_key=round_key, values={s.key: np.zeros(0) for s, _ in specs},
-                                dont_know={s.key: np.zeros(0, dtype=bool) for s, _ in specs})
+                                dont_know={s.key: np.zeros(0, dtype=bool) for s, _ in specs},
+                                flags_revision=round_.flags_revision)
         part = _read_new_rows(session, round_, specs, cached.last_id)
         if part.count:
             cached = _RoundRows(
                 round_key=round_key,
                 last_id=part.last_id,
                 count=cached.count + part.count,
+                flags_revision=cached.flags_revision,
+                voided=np.concatenate([cached.voided, part.voided]),
                 unit_id=np.concatenate([cached.unit_id, part.unit_id]),
                 screened_out=np.concatenate([cached.screened_out, part.screened_out]),
                 flags=cached.flags + part.flags,
@@ -184,6 +198,18 @@ def _round_rows(session: Session, round_: Round, specs) -> _RoundRows:
         return cached
 
 
+def _with_current_flags(session: Session, round_: Round, cached: _RoundRows) -> _RoundRows:
+    """The cached arrays with flags and voids read again: scoring and review
+    change them (and bump the round's ``flags_revision``); answers never change."""
+    rows = session.connection().execute(
+        select(cast(Response.quality_flags, Text), Response.voided_at.is_not(None))
+        .where(Response.round_id == round_.id, Response.id <= cached.last_id).order_by(Response.id)
+    ).all()
+    return replace(cached, flags_revision=round_.flags_revision,
+                   flags=[json.loads(f) if f and f != "[]" else [] for f, _ in rows],
+                   voided=np.array([v for _, v in rows], dtype=bool))
+
+
 def report_input(session: Session, round_: Round, options: ReportOptions) -> ReportInput:
     """A round's responses as the arrays ``analysis.report`` takes."""
     questionnaire = round_.questionnaire_version.parsed
@@ -195,8 +221,13 @@ def report_input(session: Session, round_: Round, options: ReportOptions) -> Rep
     street_of = {uid: units[uid].street.code for uid in unit_ids}
     exclusions: dict[str, int] = {STATUS_SCREENED_OUT: int(np.count_nonzero(rows.screened_out))}
     excluded = rows.screened_out.copy()
-    for flag in round_.excluded_flags:
-        flagged = np.array([flag in f for f in rows.flags], dtype=bool) & ~rows.screened_out
+    voided = rows.voided & ~excluded
+    if voided.any():
+        exclusions["voided"] = int(np.count_nonzero(voided))
+        excluded |= voided
+    excluded_flags = round_.excluded_flags if options.excluded_flags is None else options.excluded_flags
+    for flag in excluded_flags:
+        flagged = np.array([flag in f for f in rows.flags], dtype=bool) & ~(rows.screened_out | rows.voided)
         exclusions[flag] = int(np.count_nonzero(flagged))
         excluded |= flagged
     area_ids = {round_.unit_id, *(u.id for u in round_.unit.descendants())}
@@ -255,7 +286,7 @@ def _fingerprint(session: Session, round_: Round) -> tuple:
         select(Unit.id, Unit.code, Unit.name, Unit.parent_id, Unit.level).order_by(Unit.id)).all()))
     return (round_.id, count, newest, tuple(population), units, round_.questionnaire_version.checksum,
             json.dumps(round_.targets, sort_keys=True), json.dumps(sorted(round_.excluded_flags)),
-            round_.min_verdict_respondents, round_.min_weighting_cell)
+            round_.min_verdict_respondents, round_.min_weighting_cell, round_.flags_revision)
 
 
 def round_report(session: Session, round_: Round, options: ReportOptions = ReportOptions()) -> tuple[Report, ReportMeta]:
@@ -263,6 +294,7 @@ def round_report(session: Session, round_: Round, options: ReportOptions = Repor
 
     :raises SetupError: the round to compare with is unknown or the round itself.
     """
+    integrity.ensure_current(session, round_)
     earlier = None
     if options.compare_to is not None:
         earlier = session.get(Round, options.compare_to)

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from analysis.integrity import FLAGS
 from analysis.planning import allocate, sample_size
 
 from ..exceptions import SetupError
@@ -24,7 +25,7 @@ from . import audit
 from .rounds import add_channels, create_round
 
 #: Quality flags stored with each response that a round may leave out of its results.
-EXCLUDABLE_FLAGS = ("too_fast", "straight_lined")
+EXCLUDABLE_FLAGS = FLAGS
 SITE_MAX_LENGTH = 100
 
 #: The planner's defaults for a suggested quota per community: a margin of
@@ -112,6 +113,21 @@ def set_targets(session: Session, actor: User | None, round_: Round, targets: Ma
 
 #: Bounds of the per-round statistics settings (the database checks them too).
 STATISTICS_SETTING_RANGE = (1, 1000)
+
+
+def set_excluded_flags(session: Session, actor: User | None, round_: Round, flags: Iterable[str]) -> None:
+    """Choose which flagged responses the round's results leave out. Flushes.
+
+    :raises SetupError: an unknown flag.
+    """
+    chosen = [f for f in EXCLUDABLE_FLAGS if f in set(flags)]
+    unknown = sorted(set(flags) - set(EXCLUDABLE_FLAGS))
+    if unknown:
+        raise SetupError(_("Unknown quality flag(s): %(flags)s.", flags=", ".join(unknown)))
+    before = list(round_.excluded_flags or [])
+    round_.excluded_flags = chosen
+    session.flush()
+    audit.record(session, actor, "round.exclusions", f"round:{round_.id}", before=before, after=chosen)
 
 
 def set_statistics(session: Session, actor: User | None, round_: Round, *, min_verdict_respondents: int,

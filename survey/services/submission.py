@@ -14,18 +14,19 @@ import hmac
 import ipaddress
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from analysis.integrity import IntegrityRules
 from questions import AnswerSet, evaluate_answers
 
 from ..exceptions import AlreadyResponded, ChannelNotFound, InvalidSubmission, RoundNotOpen
 from ..models import Answer, Channel, Response, Round, Unit
-from .quality import quality_flags
+from .integrity import single_response_flags
 
 TICKET_SALT = "minyi.form-ticket"
 
@@ -41,7 +42,8 @@ class Ticket:
 
 @dataclass(frozen=True)
 class SubmissionOutcome:
-    """``stored`` (new row), ``duplicate`` (key seen before) or ``invalid`` (answers need fixing)."""
+    """``stored`` (new row), ``duplicate`` (key seen before), ``invalid``
+    (answers need fixing) or ``expired`` (the form was served too long ago)."""
 
     status: str
     response: Response | None = None
@@ -132,9 +134,15 @@ def submit_response(
     network: str | None,
     now: datetime,
     locale: str,
-    min_seconds_per_question: float,
+    rules: IntegrityRules,
+    ticket_lifetime: timedelta,
 ) -> SubmissionOutcome:
     """Validate and store one submission, exactly once per submission key.
+
+    A ticket older than ``ticket_lifetime`` is ``expired``: the answers come
+    back on a fresh form, so a form fetched long in advance cannot lend its
+    age to an instant submission (the answer time is measured from serving).
+    A repeat of a stored key is still recognised, however old.
 
     Flushes; the caller commits.
 
@@ -145,6 +153,8 @@ def submit_response(
     if existing is not None:
         return SubmissionOutcome("duplicate", existing)
 
+    if now - ticket.started_at > ticket_lifetime:
+        return SubmissionOutcome("expired")
     round_ = channel.round
     ensure_open(round_, now)
     if device_has_responded(session, round_, device_id):
@@ -167,6 +177,8 @@ def submit_response(
             unit_id = session.scalar(select(Unit.id).where(Unit.code == answer_set.answers[question.id]))
 
     started_at = min(ticket.started_at, now)
+    flags, reasons = single_response_flags(questionnaire, answer_set.answers,
+                                           (now - started_at).total_seconds(), rules)
     values = dict(
         round_id=round_.id,
         channel_id=channel.id,
@@ -179,12 +191,8 @@ def submit_response(
         submitted_at=now,
         status="screened_out" if answer_set.screened_out_by else "complete",
         screened_out_by=answer_set.screened_out_by,
-        quality_flags=quality_flags(
-            answer_set.answers,
-            questionnaire.questions,
-            (now - started_at).total_seconds(),
-            min_seconds_per_question,
-        ),
+        quality_flags=flags,
+        flag_reasons=reasons,
         locale=locale,
         answer_data=answer_set.answers,
     )

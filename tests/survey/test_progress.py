@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from analysis.integrity import FLAGS
 from survey.extensions import db
 from survey.models import Response, RoundQuota
 from survey.services.access import visible_unit_ids
-from survey.services.monitoring import burst_members, round_progress
+from survey.services.monitoring import round_progress
 from tests.factories import demo_round
 from tests.survey.consolekit import login, make_user, new_client, unit
 
@@ -19,17 +20,32 @@ UTC = UTC
 #: 11:00 on 10 May in Beijing; "today" there began at 16:00 UTC on 9 May.
 NOW = datetime(2026, 5, 10, 3, 0, tzinfo=UTC)
 _keys = itertools.count()
+_patterns = itertools.count(1)
 
 
-def _response(round_, code, submitted, seconds, status="complete", flags=(), device=None, network=None):
+def _answers(round_, kind):
+    """Answers to the scale items: varied, or all alike (straight-lined)."""
+    scale = [q.id for q in round_.questionnaire_version.parsed.questions if q.type == "satisfaction5"]
+    if kind == "alike":
+        return {qid: "satisfied" for qid in scale}
+    # A different mix for every response (bits of a counter), so no two are identical sets.
+    salt = next(_patterns)
+    return {qid: "neutral" if salt >> i & 1 else "satisfied" for i, qid in enumerate(scale)}
+
+
+def _response(round_, code, submitted, seconds, status="complete", answers="varied", device=None, network=None):
     unit_ = unit(code)
     channel = next(c for c in round_.channels if c.unit_id == unit_.id)
     db.session.add(Response(
         round_id=round_.id, channel_id=channel.id, unit_id=unit_.id, submission_key=f"k{next(_keys)}",
         device_id=device, network_hash=network, started_at=submitted - timedelta(seconds=seconds),
         submitted_at=submitted, status=status, screened_out_by="age" if status == "screened_out" else None,
-        quality_flags=list(flags), locale="zh",
+        answer_data=_answers(round_, answers), locale="zh",
     ))
+
+
+def _flags(**counts):
+    return {flag: counts.get(flag, 0) for flag in FLAGS}
 
 
 def _at(day, hour, minute=0):
@@ -41,10 +57,10 @@ def round_with_responses(app):
     round_ = demo_round()
     c01, c02, b1 = "D01-S01-C01", "D01-S01-C02", "D01-S02-C01"
     _response(round_, c01, _at(10, 2), 120, device="d1", network="n1")
-    _response(round_, c01, _at(9, 15), 200, flags=["too_fast"], device="d2")   # 23:00 on 9 May in Beijing
+    _response(round_, c01, _at(9, 15), 8, device="d2")   # 23:00 on 9 May in Beijing; too fast
     _response(round_, c01, _at(9, 16, 30), 20, status="screened_out")          # 00:30 on 10 May in Beijing
-    _response(round_, c01, _at(10, 2, 30), 300, flags=["straight_lined"])
-    for minute in range(6):  # six from one network within five minutes: a burst
+    _response(round_, c01, _at(10, 2, 30), 300, answers="alike")
+    for minute in range(6):  # six phones from one network within five minutes: a burst and device churn
         _response(round_, c02, _at(10, 1, minute), 60, device=f"p{minute}", network="netX")
     _response(round_, c02, _at(10, 1, 30), 90, network="netX")                  # 25 minutes later: not in it
     for i, seconds in enumerate((100, 110, 120, 130, 140)):  # five from one phone: not more than five
@@ -64,24 +80,24 @@ def test_progress_numbers_by_hand(round_with_responses):
     rows = _rows(progress)
     c01 = rows["unit", "D01-S01-C01"]
     assert (c01.today, c01.total, c01.complete, c01.screened_out, c01.usable, c01.quota) == (3, 4, 3, 1, 2, 10)
-    assert (c01.completion_rate, c01.attainment, c01.median_seconds) == (0.75, 0.2, 200)
-    assert c01.flags == {"too_fast": 1, "straight_lined": 1, "burst": 0}
+    assert (c01.completion_rate, c01.attainment, c01.median_seconds) == (0.75, 0.2, 120)
+    assert c01.flags == _flags(too_fast=1, straight_lined=1)
     c02 = rows["unit", "D01-S01-C02"]
     assert (c02.today, c02.total, c02.usable, c02.quota, c02.attainment, c02.median_seconds) == (7, 7, 7, 20, 0.35, 60)
-    assert c02.flags == {"too_fast": 0, "straight_lined": 0, "burst": 6}
+    assert c02.flags == _flags(burst=6, device_churn=6)
     c03 = rows["unit", "D01-S01-C03"]
     assert (c03.total, c03.quota, c03.completion_rate, c03.attainment, c03.median_seconds) == (0, None, None, None, None)
     street_a = rows["subtotal", "D01-S01"]
     assert (street_a.today, street_a.total, street_a.complete, street_a.usable, street_a.quota) == (10, 11, 10, 9, 30)
     assert street_a.attainment == pytest.approx(0.3) and street_a.completion_rate == pytest.approx(10 / 11)
-    assert street_a.median_seconds == 60  # ten complete: six of 60 s, then 90, 120, 200, 300
-    assert street_a.flags == {"too_fast": 1, "straight_lined": 1, "burst": 6}
+    assert street_a.median_seconds == 60  # ten complete: 8 s, six of 60 s, then 90, 120, 300
+    assert street_a.flags == _flags(too_fast=1, straight_lined=1, burst=6, device_churn=6)
     b1 = rows["unit", "D01-S02-C01"]
     assert (b1.today, b1.total, b1.median_seconds, b1.flags["burst"], b1.quota) == (0, 5, 120, 0, None)
     total = rows["total", "D01"]
     assert (total.today, total.total, total.complete, total.usable, total.quota) == (10, 16, 15, 14, 30)
-    assert total.median_seconds == 100 and total.attainment == pytest.approx(14 / 30)
-    assert progress.excluded == {"too_fast": True, "straight_lined": False, "burst": False}
+    assert total.median_seconds == 90 and total.attainment == pytest.approx(14 / 30)
+    assert progress.excluded == {flag: flag == "too_fast" for flag in FLAGS}
     # Rows come street by street, each followed by its subtotal.
     order = [(r.kind, r.code) for r in progress.rows]
     assert order[:4] == [("unit", "D01-S01-C01"), ("unit", "D01-S01-C02"), ("unit", "D01-S01-C03"),
@@ -109,29 +125,6 @@ def test_staff_see_their_units_only(round_with_responses):
     assert [(r.kind, r.code) for r in only.rows] == [("unit", "D01-S02-C01")] and only.total.total == 5
 
 
-T0 = datetime(2026, 5, 10, 8, 0, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(
-    ("minutes", "expected"),
-    [
-        ([0, 1, 2, 3, 4], set()),                       # five: not more than five
-        ([0, 1, 2, 3, 4, 10], {0, 1, 2, 3, 4, 5}),      # six within ten minutes (inclusive)
-        ([0, 1, 2, 3, 4, 11], set()),                   # the sixth is too late
-        ([0, 20, 21, 22, 23, 24, 25, 60], {1, 2, 3, 4, 5, 6}),
-    ],
-)
-def test_burst_members(minutes, expected):
-    events = [("same", T0 + timedelta(minutes=m), i) for i, m in enumerate(minutes)]
-    assert burst_members(events) == expected
-
-
-def test_bursts_need_a_key():
-    assert burst_members([(None, T0, i) for i in range(10)]) == set()
-    mixed = [("a" if i % 2 else "b", T0 + timedelta(seconds=i), i) for i in range(12)]
-    assert burst_members(mixed) == set(range(12))
-
-
 def test_progress_page_and_json(app, round_with_responses):
     make_user("viewer", "viewer")
     client = new_client(app)
@@ -146,4 +139,4 @@ def test_progress_page_and_json(app, round_with_responses):
     assert 'data-code="D01-S01-C02"' in page and 'data-k="flags.burst">6<' in page
     assert "Completion = complete ÷ (complete + screened out)" in page
     assert "setInterval(refresh, 15000)" in page and "progress.json" in page
-    assert page.count("excluded</span>") == 1 and page.count("kept</span>") == 2
+    assert page.count("excluded</span>") == 1 and page.count("kept</span>") == len(FLAGS) - 1

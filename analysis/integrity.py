@@ -1,0 +1,212 @@
+"""Scoring responses for integrity: which look like a bot, a ballot-stuffer
+or an inattentive respondent, and why.
+
+Pure: takes per-response facts as plain arrays and returns, per response,
+the flags that fired with the figures behind each. Whether a flagged response
+counts is the office's decision per round (the app stores the flags and
+leaves out the kinds the round excludes).
+
+The checks, and why each:
+
+* ``too_fast`` - less time than a person needs to read the questions (server
+  time from serving the form to the submission; tickets expire, so a form
+  fetched in advance cannot lend its age to an instant submission for long).
+* ``straight_lined`` - five or more scale items, all given the same answer.
+* ``burst`` - more submissions through one QR code, one device or one network
+  within a short window than residents arriving on their own produce. A
+  community meeting also makes a channel burst, which is why this flag alone
+  is shown but the office decides whether to exclude it.
+* ``device_churn`` - one network sending many *different* devices within the
+  window: what a tool that clears its cookies between submissions looks like.
+* ``duplicate_answers`` - the same complete set of answers several times on
+  one channel within an hour.
+* ``anomalous_answers`` - a burst whose answers differ from everyone else's:
+  its share of favourable answers is compared with the rest of the round
+  (a two-sample z test on per-response favourable shares; flagged when the
+  difference is both significant at ``anomaly_alpha`` and at least
+  ``anomaly_min_difference``). A meeting of ordinary residents answers like
+  their neighbours and is not flagged; 150 submissions at 85% "best" are.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from math import erfc, sqrt
+from typing import Sequence
+
+import numpy as np
+
+FLAGS = ("too_fast", "straight_lined", "burst", "device_churn", "duplicate_answers", "anomalous_answers")
+
+
+@dataclass(frozen=True)
+class IntegrityRules:
+    """Thresholds of the checks. Defaults are set from the bot replay and the
+    resident simulation in ``tests/survey/test_bot_replay.py``."""
+
+    min_seconds_per_answer: float = 1.5
+    straight_line_items: int = 5
+    window_seconds: float = 600.0
+    #: More than this many submissions within the window through one channel.
+    channel_burst: int = 15
+    #: ... from one device, or from one network.
+    device_burst: int = 5
+    network_burst: int = 5
+    #: At least this many distinct devices from one network within the window.
+    churn_devices: int = 5
+    #: At least this many identical answer sets on one channel within an hour.
+    duplicate_count: int = 3
+    duplicate_window_seconds: float = 3600.0
+    #: Smallest burst whose answers are compared with the rest.
+    anomaly_min_cluster: int = 10
+    anomaly_alpha: float = 0.001
+    anomaly_min_difference: float = 0.10
+
+
+@dataclass
+class ResponseFacts:
+    """One entry per response, in any order. Times in seconds (any epoch).
+
+    ``favourable`` is the share of the response's counted answers that are
+    favourable (NaN when it gave none); ``scale_answers`` the answers to
+    scale items; ``pattern`` a hashable of the whole answer set."""
+
+    ids: Sequence[int]
+    channel: Sequence[int]
+    network: Sequence[str | None]
+    device: Sequence[str | None]
+    started: Sequence[float]
+    submitted: Sequence[float]
+    answered: Sequence[int]
+    favourable: Sequence[float]
+    scale_answers: Sequence[tuple]
+    pattern: Sequence[object]
+    #: Checks not to run per response (e.g. too_fast for interviewer mode).
+    skip: Sequence[frozenset] = field(default_factory=list)
+
+
+def score(facts: ResponseFacts, rules: IntegrityRules = IntegrityRules()) -> dict[int, dict[str, dict]]:
+    """Response id -> {flag: figures behind it} for every response that trips a check."""
+    found: dict[int, dict[str, dict]] = defaultdict(dict)
+    n = len(facts.ids)
+    skip = list(facts.skip) or [frozenset()] * n
+    for i in range(n):
+        rid = facts.ids[i]
+        seconds = facts.submitted[i] - facts.started[i]
+        if ("too_fast" not in skip[i] and facts.answered[i]
+                and seconds < rules.min_seconds_per_answer * facts.answered[i]):
+            found[rid]["too_fast"] = {"seconds": round(seconds, 1), "answered": int(facts.answered[i])}
+        scale = facts.scale_answers[i]
+        if len(scale) >= rules.straight_line_items and len(set(scale)) == 1:
+            found[rid]["straight_lined"] = {"items": len(scale)}
+
+    clusters = []
+    for key_name, keys, limit in (("channel", facts.channel, rules.channel_burst),
+                                  ("device", facts.device, rules.device_burst),
+                                  ("network", facts.network, rules.network_burst)):
+        for members in _bursts(keys, facts.submitted, limit, rules.window_seconds):
+            for i in members:
+                found[facts.ids[i]].setdefault("burst", {"by": key_name, "count": len(members),
+                                                          "minutes": rules.window_seconds / 60})
+            if key_name == "channel":
+                clusters.append(members)
+
+    for members in _churn(facts.network, facts.device, facts.submitted, rules):
+        for i in members:
+            found[facts.ids[i]]["device_churn"] = {"devices": len({facts.device[j] for j in members}),
+                                                    "minutes": rules.window_seconds / 60}
+
+    keyed = [(facts.channel[i], facts.pattern[i]) for i in range(n)]
+    for members in _bursts(keyed, facts.submitted, rules.duplicate_count - 1, rules.duplicate_window_seconds):
+        for i in members:
+            found[facts.ids[i]]["duplicate_answers"] = {"count": len(members)}
+
+    favourable = np.asarray(facts.favourable, dtype=float)
+    for members in clusters:
+        verdict = _anomaly(favourable, members, rules)
+        if verdict is not None:
+            for i in members:
+                found[facts.ids[i]]["anomalous_answers"] = verdict
+    return dict(found)
+
+
+def _bursts(keys: Sequence, times: Sequence[float], limit: int, window: float) -> list[list[int]]:
+    """Runs of indices with the same key where more than ``limit`` fall within
+    ``window`` seconds of each other; overlapping windows join into one run.
+    A None key never makes a burst."""
+    by_key: dict = defaultdict(list)
+    for i, key in enumerate(keys):
+        if key is not None and not (isinstance(key, tuple) and None in key):
+            by_key[key].append(i)
+    runs: list[list[int]] = []
+    for indices in by_key.values():
+        if len(indices) <= limit:
+            continue
+        indices.sort(key=lambda i: times[i])
+        marked: set[int] = set()
+        start = 0
+        for end in range(len(indices)):
+            while times[indices[end]] - times[indices[start]] > window:
+                start += 1
+            if end - start + 1 > limit:
+                marked.update(range(start, end + 1))
+        runs.extend(_consecutive(sorted(marked), indices))
+    return runs
+
+
+def _consecutive(positions: list[int], indices: list[int]) -> list[list[int]]:
+    """Group sorted positions into runs of consecutive positions, as indices."""
+    runs: list[list[int]] = []
+    for p in positions:
+        if runs and p == runs[-1][-1] + 1:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    return [[indices[p] for p in run] for run in runs]
+
+
+def _churn(networks, devices, times, rules: IntegrityRules) -> list[list[int]]:
+    """Per network, windows holding at least ``churn_devices`` distinct devices."""
+    by_network: dict = defaultdict(list)
+    for i, net in enumerate(networks):
+        if net is not None and devices[i] is not None:
+            by_network[net].append(i)
+    runs = []
+    for indices in by_network.values():
+        if len({devices[i] for i in indices}) < rules.churn_devices:
+            continue
+        indices.sort(key=lambda i: times[i])
+        marked: set[int] = set()
+        start = 0
+        seen: Counter = Counter()
+        for end in range(len(indices)):
+            seen[devices[indices[end]]] += 1
+            while times[indices[end]] - times[indices[start]] > rules.window_seconds:
+                seen[devices[indices[start]]] -= 1
+                if not seen[devices[indices[start]]]:
+                    del seen[devices[indices[start]]]
+                start += 1
+            if len(seen) >= rules.churn_devices:
+                marked.update(range(start, end + 1))
+        runs.extend(_consecutive(sorted(marked), indices))
+    return runs
+
+
+def _anomaly(favourable: np.ndarray, members: list[int], rules: IntegrityRules) -> dict | None:
+    """Compare a burst's favourable share with everyone else's (two-sample z)."""
+    inside = np.zeros(len(favourable), dtype=bool)
+    inside[members] = True
+    a = favourable[inside & ~np.isnan(favourable)]
+    b = favourable[~inside & ~np.isnan(favourable)]
+    if len(a) < rules.anomaly_min_cluster or len(b) < rules.anomaly_min_cluster:
+        return None
+    difference = float(a.mean() - b.mean())
+    se = sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+    if se == 0:
+        p = 0.0 if difference else 1.0
+    else:
+        p = erfc(abs(difference) / se / sqrt(2))
+    if p < rules.anomaly_alpha and abs(difference) >= rules.anomaly_min_difference:
+        return {"share": round(float(a.mean()), 3), "others": round(float(b.mean()), 3), "count": len(a), "p": p}
+    return None

@@ -1,0 +1,167 @@
+"""Integrity flags of a round's responses: scored by ``analysis.integrity``,
+stored on each response with a reason in words, refreshed whenever responses
+have arrived since the last scoring.
+
+Flags that look at one response (too fast, straight-lined) are set at
+submission; those that look across responses (bursts, device churn,
+duplicate answer sets, anomalous answers) can only be decided with the
+neighbours present, so the whole round is scored again when it changed.
+Scoring is deterministic, so two workers doing it at once write the same.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import DateTime as SADateTime
+from sqlalchemy import Text, bindparam, cast, func, select, type_coerce, update
+from sqlalchemy.orm import Session
+
+from analysis.integrity import FLAGS, IntegrityRules, ResponseFacts, score
+from questions import Question, Questionnaire, indicator_value
+
+from ..models import Response, Round
+
+#: Flag -> its name in the office's words.
+FLAG_WORDS = {
+    "too_fast": "答题过快",
+    "straight_lined": "量表题全选同一答案",
+    "burst": "短时间集中提交",
+    "device_churn": "同一网络频繁更换设备",
+    "duplicate_answers": "答案完全雷同",
+    "anomalous_answers": "集中提交且答案分布异常",
+}
+_BY_WORDS = {"channel": "同一二维码", "device": "同一设备", "network": "同一网络"}
+
+
+def reason_words(flag: str, figures: dict) -> str:
+    """Why a flag fired, in a sentence an office worker can check."""
+    if flag == "too_fast":
+        return f"{figures['seconds']:g} 秒答完 {figures['answered']} 题"
+    if flag == "straight_lined":
+        return f"{figures['items']} 道量表题全部选择同一答案"
+    if flag == "burst":
+        return f"{_BY_WORDS[figures['by']]} {figures['minutes']:g} 分钟内集中提交 {figures['count']} 份"
+    if flag == "device_churn":
+        return f"同一网络 {figures['minutes']:g} 分钟内有 {figures['devices']} 台不同设备提交"
+    if flag == "duplicate_answers":
+        return f"同一二维码 1 小时内有 {figures['count']} 份答卷的全部答案完全相同"
+    if flag == "anomalous_answers":
+        return (f"这批 {figures['count']} 份集中提交的答卷中好评占 {figures['share']:.0%}，"
+                f"其余答卷为 {figures['others']:.0%}，差异超出偶然范围")
+    return flag
+
+
+def rules_from_config(config) -> IntegrityRules:
+    return IntegrityRules(min_seconds_per_answer=float(config["QUALITY_MIN_SECONDS_PER_QUESTION"]))
+
+
+@dataclass(frozen=True)
+class _Scorer:
+    """What a questionnaire contributes to the facts of one response."""
+
+    counted: tuple[Question, ...]
+    scale_ids: tuple[str, ...]
+
+    @classmethod
+    def of(cls, questionnaire: Questionnaire) -> _Scorer:
+        return cls(tuple(questionnaire.counted_questions),
+                   tuple(q.id for q in questionnaire.questions if q.type == "satisfaction5"))
+
+    def favourable(self, answers: dict) -> float:
+        values = [indicator_value(q, answers[q.id]) for q in self.counted if q.id in answers]
+        values = [v for v in values if v is not None]
+        return sum(values) / len(values) if values else float("nan")
+
+    def scale(self, answers: dict) -> tuple:
+        return tuple(answers[q] for q in self.scale_ids if q in answers)
+
+
+def single_response_flags(questionnaire: Questionnaire, answers: dict, seconds: float,
+                          rules: IntegrityRules) -> tuple[list[str], dict[str, str]]:
+    """Flags one submission trips on its own (too fast, straight-lined), with reasons."""
+    scorer = _Scorer.of(questionnaire)
+    facts = ResponseFacts(ids=[0], channel=[None], network=[None], device=[None], started=[0.0],
+                          submitted=[seconds], answered=[len(answers)], favourable=[scorer.favourable(answers)],
+                          scale_answers=[scorer.scale(answers)], pattern=[None])
+    found = score(facts, rules).get(0, {})
+    flags = [f for f in FLAGS if f in found]
+    return flags, {f: reason_words(f, found[f]) for f in flags}
+
+
+def current_rules() -> IntegrityRules:
+    """The rules of the running app (its QUALITY_MIN_SECONDS_PER_QUESTION), else the defaults."""
+    from flask import current_app, has_app_context
+
+    return rules_from_config(current_app.config) if has_app_context() else IntegrityRules()
+
+
+def ensure_current(session: Session, round_: Round) -> None:
+    """Before reading a round's flags: score it if responses arrived since.
+
+    The scoring is a unit of work of its own, committed at once in its own
+    session, so a page that only reads (and ends in a rollback) still leaves
+    the flags stored for the next reader; ``round_`` is then refreshed."""
+    newest = session.scalar(select(func.max(Response.id)).where(Response.round_id == round_.id)) or 0
+    if newest <= round_.flags_scored_through:
+        return
+    with Session(bind=session.get_bind()) as own, own.begin():
+        fresh = own.get(Round, round_.id, with_for_update=own.get_bind().dialect.name == "postgresql")
+        refresh_flags(own, fresh, current_rules())
+    session.refresh(round_)
+
+
+def refresh_flags(session: Session, round_: Round, rules: IntegrityRules) -> bool:
+    """Score the round again if responses arrived since the last scoring.
+    Flushes; the caller commits. Returns whether it scored."""
+    newest = session.scalar(select(func.max(Response.id)).where(Response.round_id == round_.id)) or 0
+    if newest <= round_.flags_scored_through:
+        return False
+    score_round(session, round_, rules)
+    return True
+
+
+def score_round(session: Session, round_: Round, rules: IntegrityRules) -> int:
+    """Score every response of the round and store what changed. Returns how
+    many responses' flags changed."""
+    naive = SADateTime()
+    rows = session.execute(
+        select(Response.id, Response.channel_id, Response.network_hash, Response.device_id,
+               type_coerce(Response.started_at, naive), type_coerce(Response.submitted_at, naive),
+               cast(Response.answer_data, Text), cast(Response.quality_flags, Text),
+               cast(Response.flag_reasons, Text))
+        .where(Response.round_id == round_.id).order_by(Response.id)
+    ).all()
+    scorer = _Scorer.of(round_.questionnaire_version.parsed)
+    answers = [json.loads(r[6]) if r[6] else {} for r in rows]
+    facts = ResponseFacts(
+        ids=[r[0] for r in rows],
+        channel=[r[1] for r in rows],
+        network=[r[2] for r in rows],
+        device=[r[3] for r in rows],
+        started=[r[4].timestamp() for r in rows],
+        submitted=[r[5].timestamp() for r in rows],
+        answered=[len(a) for a in answers],
+        favourable=[scorer.favourable(a) for a in answers],
+        scale_answers=[scorer.scale(a) for a in answers],
+        pattern=[json.dumps(a, sort_keys=True, ensure_ascii=False) for a in answers],
+    )
+    found = score(facts, rules)
+    changes = []
+    for row in rows:
+        figures = found.get(row[0], {})
+        flags = [f for f in FLAGS if f in figures]
+        reasons = {f: reason_words(f, figures[f]) for f in flags}
+        if flags != (json.loads(row[7]) if row[7] else []) or reasons != (json.loads(row[8]) if row[8] else {}):
+            changes.append({"rid": row[0], "flags": flags, "reasons": reasons})
+    if changes:
+        session.connection().execute(
+            update(Response.__table__).where(Response.__table__.c.id == bindparam("rid"))
+            .values(quality_flags=bindparam("flags"), flag_reasons=bindparam("reasons")),
+            changes,
+        )
+        round_.flags_revision += 1
+    round_.flags_scored_through = rows[-1][0] if rows else 0
+    session.flush()
+    return len(changes)
