@@ -59,7 +59,7 @@ def load_demo(session: Session, open_for: timedelta = timedelta(days=30)) -> Rou
             kind="drill",
             questionnaire_version=version,
             unit=district,
-            opens_at=now - timedelta(minutes=5),
+            opens_at=now - timedelta(days=7),  # a drill under way for a week
             closes_at=now + open_for,
         )
     add_channels(session, round_, communities)
