@@ -1,4 +1,4 @@
-"""GET /api/v1/rounds/<id>/results?by=unit — the same numbers as the report."""
+"""GET /api/v1/rounds/<id>/results?by=unit[&unit=CODE] — the same numbers as the report."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from flask import g, jsonify, request
 
 from ..exceptions import SetupError
 from ..extensions import db
-from ..models import Round
 from ..services import access, api_tokens, report_words, reporting
 from ..services.result_rows import result_rows
 from . import bp
@@ -36,11 +35,14 @@ def round_results(round_id: int):
     by = request.args.get("by", "unit")
     if by not in ("unit", "street", "none"):
         return _error(400, "by must be one of unit, street, none")
-    round_ = db.session.get(Round, round_id)
-    user = g.api_user
-    visible = access.visible_unit_codes(db.session, user)
-    if round_ is None or not access.can_see_round(db.session, user, round_):
+    round_ = access.visible_round(db.session, g.api_user, round_id)
+    if round_ is None:
         return _error(404, "no such round")
+    try:
+        # ?unit=CODE: that unit's subtree only (staff: their own units at most).
+        scope = access.scope_for(db.session, g.api_user, round_, request.args.get("unit"))
+    except access.OutOfReach:
+        return _error(404, "no such unit")
     try:
         options = reporting.ReportOptions(
             ci_method=request.args.get("ci", reporting.DEFAULT_CI_METHOD),
@@ -61,5 +63,5 @@ def round_results(round_id: int):
                              "max_width": m.verdict_rule.max_width,
                              "text": report_words.verdict_rule_words(m.verdict_rule)},
         },
-        "results": result_rows(report, by, visible),
+        "results": result_rows(report, by, scope),
     })

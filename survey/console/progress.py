@@ -3,31 +3,37 @@
 from __future__ import annotations
 
 from flask import jsonify, render_template
+from flask_login import current_user
 
 from ..extensions import db
+from ..models import Round
 from ..models.types import utcnow
-from ..services import monitoring
+from ..services import access, monitoring
 from . import bp
-from .auth import round_or_404, signed_in, visible_unit_ids
+from .auth import round_or_404, signed_in
 
 
-def _progress(round_id: int) -> monitoring.RoundProgress:
+def _progress(round_id: int) -> tuple[Round, monitoring.RoundProgress]:
+    """The round and its progress over the units the user may see (rows,
+    subtotals and the total alike)."""
     round_ = round_or_404(round_id)
-    return monitoring.round_progress(db.session, round_, utcnow(), visible_unit_ids())
+    visible = access.visible_unit_ids(db.session, current_user)
+    return round_, monitoring.round_progress(db.session, round_, utcnow(), visible)
 
 
 @bp.get("/rounds/<id:round_id>/progress")
 @signed_in
 def round_progress(round_id: int):
     """Responses today and in total, completion, median time, quality flags."""
-    progress = _progress(round_id)
-    return render_template("console/progress.html", round=round_or_404(round_id), progress=progress)
+    round_, progress = _progress(round_id)
+    return render_template("console/progress.html", round=round_, progress=progress)
 
 
 @bp.get("/rounds/<id:round_id>/progress.json")
 @signed_in
 def round_progress_json(round_id: int):
     """The same numbers as JSON (what the page refreshes from)."""
-    response = jsonify(_progress(round_id).as_dict())
+    _, progress = _progress(round_id)
+    response = jsonify(progress.as_dict())
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -15,16 +15,15 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
 
 from ..extensions import db, login_manager
-from ..models import Round, User
+from ..models import User
 from ..models.types import utcnow
 from ..services import access, accounts, progress, users
 from ..services.qr import poster_pdf, qr_png
 from ..services.rounds import channel_posters, channel_url
 from . import bp
-from .auth import can_change, channel_or_404, round_or_404, signed_in, visible_unit_ids
+from .auth import can_change, channel_or_404, round_or_404, signed_in
 from .forms import FirstAdminForm, LoginForm, SiteChannelForm, choices
 from .setup import site_channel_choices
 
@@ -92,11 +91,10 @@ def logout():
 @signed_in
 def rounds():
     """The rounds the user may see, with their state and response counts."""
-    all_rounds = db.session.scalars(select(Round).order_by(Round.opens_at.desc())).all()
-    visible = [r for r in all_rounds if access.can_see_round(db.session, current_user, r)]
+    visible = access.visible_rounds(db.session, current_user)
     return render_template(
         "console/rounds.html", rounds=visible, now=utcnow(), can_change=can_change(),
-        counts=progress.responses_by_round(db.session, visible_unit_ids()),
+        counts=progress.responses_by_round(db.session, access.visible_unit_ids(db.session, current_user)),
     )
 
 
@@ -108,10 +106,9 @@ def round_channels(round_id: int):
     base = current_app.config["PUBLIC_BASE_URL"]
     channels = access.visible_channels(db.session, current_user, round_)
     form = None
-    visible = visible_unit_ids()
-    if access.can_change(current_user) or current_user.role == "staff":
+    if access.can_add_site_channels(current_user):
         form = SiteChannelForm()
-        form.unit.choices = choices(site_channel_choices(round_, visible))
+        form.unit.choices = choices(site_channel_choices(round_, access.visible_unit_ids(db.session, current_user)))
     questionnaire = round_.questionnaire_version.parsed
     return render_template(
         "console/round.html",
@@ -124,9 +121,7 @@ def round_channels(round_id: int):
         site_form=form,
         indicators=questionnaire.indicators,
         targets=round_.effective_targets(),
-        quotas=sorted(
-            (q for q in round_.quotas if visible is None or q.unit_id in visible), key=lambda q: q.unit.code
-        ),
+        quotas=access.visible_quotas(db.session, current_user, round_),
     )
 
 

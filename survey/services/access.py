@@ -7,10 +7,15 @@ answered with 404 so that URL guessing learns nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Unit, User
+from analysis.ranking import RankedUnit
+from analysis.report import ChangeRow, IndicatorResult, Report, WeakItem
+
+from ..models import Channel, Round, RoundQuota, Unit, User
 
 WRITE_ROLES = ("admin",)
 
@@ -80,3 +85,191 @@ def visible_channels(session: Session, user: User, round_) -> list:
     """The round's channels whose unit the user may see."""
     ids = visible_unit_ids(session, user)
     return [c for c in round_.channels if ids is None or c.unit_id in ids]
+
+
+# --- the decisions every console and API view asks --------------------------
+
+#: Row ids are 1 .. 2**31 - 1 (the ``id`` URL converter's range): a number
+#: outside it is no row, and asking the database for it would be an error.
+MAX_ID = 2**31 - 1
+#: Longest unit code the database stores (``units.code``).
+MAX_CODE_LENGTH = 64
+
+
+class OutOfReach(LookupError):
+    """A round, unit or comparison the user may not see (or that does not
+    exist): answered 404, so that guessing learns nothing."""
+
+
+class BadScopeRequest(ValueError):
+    """A malformed request (a comparison id that is no number, a round
+    compared with itself): answered 400."""
+
+
+def visible_round(session: Session, user: User, round_id: int | str | None) -> Round | None:
+    """The round with this id if the user may see it; None otherwise (also
+    for ids that are no row id at all)."""
+    number = _row_id(round_id)
+    round_ = session.get(Round, number) if number is not None else None
+    return round_ if round_ is not None and can_see_round(session, user, round_) else None
+
+
+def visible_rounds(session: Session, user: User, *, besides: Round | None = None) -> list[Round]:
+    """The rounds the user may see, newest first (``besides`` left out: the
+    rounds a round can be compared with)."""
+    rounds = session.scalars(select(Round).order_by(Round.opens_at.desc(), Round.id.desc()))
+    return [r for r in rounds if (besides is None or r.id != besides.id) and can_see_round(session, user, r)]
+
+
+def can_see_channel(session: Session, user: User, channel: Channel) -> bool:
+    return can_see_unit(session, user, channel.unit)
+
+
+def can_add_site_channels(user: User) -> bool:
+    """Administrators, and staff within their own units (see can_change_unit)."""
+    return user.role in ("admin", "staff")
+
+
+def visible_quotas(session: Session, user: User, round_: Round) -> list[RoundQuota]:
+    """The round's quotas of units the user may see, by unit code."""
+    ids = visible_unit_ids(session, user)
+    return sorted((q for q in round_.quotas if ids is None or q.unit_id in ids), key=lambda q: q.unit.code)
+
+
+def can_download_raw(user: User) -> bool:
+    """The workbook and the raw CSV hold every response of the round: the
+    office's (administrators and viewers), never a unit's staff."""
+    return can_read_all(user)
+
+
+def sees_whole_round(session: Session, user: User, round_: Round) -> bool:
+    """Whether the round's overall figures (its whole area) are the user's:
+    administrators and viewers always; staff only when the round's area lies
+    within their own units."""
+    ids = visible_unit_ids(session, user)
+    return ids is None or round_.unit_id in ids
+
+
+def _row_id(value: int | str | None) -> int | None:
+    """A row id from a URL or query value; None when it is no id."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not (value.isascii() and value.isdigit()) or len(value) > 10:
+            return None
+        value = int(value)
+    if value is None or not 1 <= value <= MAX_ID:
+        return None
+    return value
+
+
+def _unit_by_code(session: Session, code: str) -> Unit | None:
+    if not code or len(code) > MAX_CODE_LENGTH or "\x00" in code:
+        return None  # no such code can be stored; PostgreSQL refuses NUL in text
+    return session.scalar(select(Unit).where(Unit.code == code))
+
+
+def _subtree_codes(unit: Unit) -> set[str]:
+    return {unit.code, *(u.code for u in unit.descendants())}
+
+
+@dataclass(frozen=True)
+class ResultScope:
+    """What one user may see of one round's results, asked for with
+    ``?unit=CODE`` and ``?compare=ID``: every results page, chart, download
+    and API answer takes its rows through here.
+
+    ``unit`` is the unit the figures are about (None: the round's whole
+    area); ``codes`` the units whose rows may be shown (None: all). Staff
+    always have a unit and codes: the overall (whole-area) rows, and the
+    overall change rows, are never theirs unless the round's whole area is
+    within their units.
+    """
+
+    round: Round
+    unit: Unit | None
+    codes: frozenset[str] | None
+    compare: Round | None
+
+    @property
+    def shows_overall(self) -> bool:
+        return self.unit is None
+
+    def shows(self, domain: str | None) -> bool:
+        """Whether a row of this domain (a unit code; None = overall) may be shown."""
+        if domain is None:
+            return self.shows_overall
+        return self.codes is None or domain in self.codes
+
+    # -- the report's parts, cut to the scope -------------------------------
+
+    def headline(self, report: Report) -> list[IndicatorResult]:
+        """The main rows: the whole area's, or the scope unit's own."""
+        return list(report.overall) if self.unit is None else report.rows_for(self.unit.code)
+
+    def streets(self, report: Report) -> list[IndicatorResult]:
+        return [r for r in report.by_street if self.shows(r.domain)]
+
+    def communities(self, report: Report) -> list[IndicatorResult]:
+        return [r for r in report.by_unit if self.shows(r.domain)]
+
+    def ranking(self, report: Report) -> list[RankedUnit]:
+        return [r for r in report.ranking if self.shows(r.unit)]
+
+    def weak_items(self, report: Report) -> list[WeakItem]:
+        return [w for w in report.weak_items if self.shows(w.domain)]
+
+    def changes(self, report: Report) -> list[ChangeRow]:
+        return [c for c in report.changes if self.shows(c.domain)]
+
+    def chart_changes(self, report: Report) -> list[ChangeRow]:
+        """The change chart: the whole area's change rows, or, for a unit,
+        the change rows of its subtree (never the overall ones)."""
+        if self.unit is None:
+            return [c for c in report.changes if c.domain is None]
+        return [c for c in report.changes if c.domain is not None and self.shows(c.domain)]
+
+    def unjudged(self, report: Report) -> int:
+        """How many of the shown results have too few data for a verdict."""
+        shown = {id(r): r for r in (*self.headline(report), *self.streets(report), *self.communities(report))}
+        return sum(r.verdict == "insufficient" for r in shown.values())
+
+    def pdf_units(self) -> tuple[str | None, tuple[str, ...]]:
+        """The unit a PDF report is about (None: the round's) and its sub-units."""
+        if self.unit is None:
+            return None, ()
+        return self.unit.code, tuple(u.code for u in self.unit.descendants())
+
+
+def scope_for(session: Session, user: User, round_: Round, unit_code: str | None = None,
+              compare_id: int | str | None = None) -> ResultScope:
+    """The scope of ``round_``'s results for ``user``.
+
+    :raises OutOfReach: the round, the unit or the round to compare with is
+        not the user's to see (or does not exist).
+    :raises BadScopeRequest: ``compare_id`` is no number, or the round itself.
+    """
+    if not can_see_round(session, user, round_):
+        raise OutOfReach("round")
+    visible = visible_unit_codes(session, user)
+    if unit_code:
+        unit = _unit_by_code(session, unit_code)
+        if unit is None or (visible is not None and unit.code not in visible):
+            raise OutOfReach("unit")
+    elif sees_whole_round(session, user, round_):
+        unit = None
+    else:
+        unit = user.unit  # staff: their own unit, never the whole area
+    if unit is None:
+        codes = None if visible is None else frozenset(visible)
+    else:
+        codes = frozenset(_subtree_codes(unit) if visible is None else _subtree_codes(unit) & visible)
+    compare = None
+    if compare_id not in (None, ""):
+        if isinstance(compare_id, str) and not compare_id.strip().isdigit():
+            raise BadScopeRequest("compare")
+        compare = visible_round(session, user, compare_id)
+        if compare is None:
+            raise OutOfReach("compare")
+        if compare.id == round_.id:
+            raise BadScopeRequest("compare")
+    return ResultScope(round=round_, unit=unit, codes=codes, compare=compare)

@@ -7,6 +7,8 @@ import math
 
 from analysis.report import IndicatorResult, Report
 
+from .access import ResultScope
+
 
 def _number(x: float | None) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
@@ -39,11 +41,11 @@ def indicator_row(row: IndicatorResult, method: str, level: float) -> dict:
     }
 
 
-def result_rows(report: Report, by: str, visible: set[str] | None = None) -> list[dict]:
+def result_rows(report: Report, by: str, scope: ResultScope | None = None) -> list[dict]:
     """Overall rows, then the rows by ``by`` ("street", "unit" or "none"),
-    leaving out units outside ``visible`` (codes; None = all)."""
+    as far as ``scope`` shows them (None: everything): staff get their own
+    unit's rows, never the overall ones."""
     m = report.methodology
-    rows = [indicator_row(r, m.ci_method, m.level) for r in report.overall] if visible is None else []
+    shows = scope.shows if scope is not None else (lambda domain: True)
     domain_rows = {"street": report.by_street, "unit": report.by_unit, "none": []}[by]
-    rows += [indicator_row(r, m.ci_method, m.level) for r in domain_rows if visible is None or r.domain in visible]
-    return rows
+    return [indicator_row(r, m.ci_method, m.level) for r in (*report.overall, *domain_rows) if shows(r.domain)]
