@@ -47,6 +47,18 @@ _UP, _DOWN, _FLAT = "#2e7d32", "#c62828", "#757575"
 _INK = "#212121"
 
 
+def _rc() -> dict[str, object]:
+    """rcParams for building and saving a chart: the CJK fonts, and no mathtext.
+
+    Names come from the office (rounds, units, indicators): a ``$`` in one
+    must print as a dollar sign, not start a formula (``$\\x$`` would stop
+    the chart from rendering at all). Every Text created under these
+    settings -- titles, tick labels, annotations, legends -- keeps
+    ``parse_math`` off, and so do tick labels made at draw time.
+    """
+    return {**chart_rc(), "text.parse_math": False}
+
+
 def _scale(row_kind: str) -> float:
     return 100.0 if row_kind == "rate" else 1.0
 
@@ -91,7 +103,7 @@ def rates_chart(rows: Sequence[IndicatorResult], title: str, level: float = 0.95
         Bars coloured by verdict (达标 green, 待定 amber, 未达标 red, 样本不足 pale grey, no target
         grey), the interval as an error bar, the target as a black tick.
     """
-    with matplotlib.rc_context(chart_rc()):
+    with matplotlib.rc_context(_rc()):
         fig = _new_figure(7.5, 1.3 + 0.28 * max(len(rows), 1))
         if not rows:
             return _empty(fig, title, "没有可显示的指标")
@@ -148,7 +160,7 @@ def ranking_chart(ranking: Sequence[RankedUnit], unit_names: Mapping[str, str], 
         the point rank as a dot. Units whose rank intervals overlap cannot be
         told apart; the shaded band shows which units could be first.
     """
-    with matplotlib.rc_context(chart_rc()):
+    with matplotlib.rc_context(_rc()):
         n = len(ranking)
         fig = _new_figure(7.5, 1.6 + 0.2 * max(n, 1))
         if not ranking:
@@ -211,7 +223,7 @@ def change_chart(changes: Sequence[ChangeRow], title: str) -> Figure:
         interval of the change includes 0. The change in percentage points is
         printed at the arrow's head.
     """
-    with matplotlib.rc_context(chart_rc()):
+    with matplotlib.rc_context(_rc()):
         fig = _new_figure(7.5, 1.3 + 0.28 * max(len(changes), 1))
         if not changes:
             return _empty(fig, title, "没有可比较的指标")
@@ -251,7 +263,7 @@ def change_chart(changes: Sequence[ChangeRow], title: str) -> Figure:
 def figure_png(fig: Figure, dpi: int = 150) -> bytes:
     """The figure as PNG bytes at ``dpi`` (the fonts of :func:`chart_rc` applied)."""
     buf = io.BytesIO()
-    with matplotlib.rc_context(chart_rc()):
+    with matplotlib.rc_context(_rc()):
         fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
     return buf.getvalue()
 
@@ -259,6 +271,6 @@ def figure_png(fig: Figure, dpi: int = 150) -> bytes:
 def figure_svg(fig: Figure) -> bytes:
     """The figure as SVG bytes, text drawn as paths (no font needed to view it)."""
     buf = io.BytesIO()
-    with matplotlib.rc_context(chart_rc()):
+    with matplotlib.rc_context(_rc()):
         fig.savefig(buf, format="svg", facecolor="white")
     return buf.getvalue()

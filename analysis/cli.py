@@ -42,9 +42,10 @@ import csv
 import gc
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
-from itertools import repeat
+from itertools import islice, repeat
 
 import numpy as np
 
@@ -80,6 +81,11 @@ JSON_KEYS = (
 )
 
 FORMATS = ("json", "csv", "table")
+
+#: Bounds of one input file: a million-row export of a few columns is about
+#: 30 MB; the rows are held in memory while the columns are built.
+MAX_INPUT_BYTES = 512 * 2**20
+MAX_INPUT_ROWS = 5_000_000
 
 
 class CliError(Exception):
@@ -133,10 +139,21 @@ def read_csv(path: str, wanted: Sequence[str] | None = None) -> Table:
     Only the columns in ``wanted`` (all when None) are kept, which keeps a
     million-row export with many unused columns small in memory.
     """
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        raise CliError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read ({exc.strerror})") from None
+    if size > MAX_INPUT_BYTES:
+        raise CliError(f"{path}: larger than {MAX_INPUT_BYTES // 2**20} MiB; "
+                       f"keep only the columns needed, or split the file")
     for encoding in ("utf-8-sig", "gb18030"):
+        reader = None
         try:
             with open(path, newline="", encoding=encoding) as fh:
-                return _read(path, csv.reader(fh), wanted)
+                reader = csv.reader(fh)
+                return _read(path, reader, wanted)
         except UnicodeDecodeError:
             continue
         except FileNotFoundError:
@@ -146,7 +163,11 @@ def read_csv(path: str, wanted: Sequence[str] | None = None) -> Table:
         except OSError as exc:
             raise CliError(f"{path}: cannot read ({exc.strerror})") from None
         except csv.Error as exc:
-            raise CliError(f"{path}: not a valid CSV file ({exc})") from None
+            line = reader.line_num if reader is not None else 0
+            if "field larger than field limit" in str(exc):
+                raise CliError(f"{path}: line {line}: a field is longer than "
+                               f"{csv.field_size_limit()} characters") from None
+            raise CliError(f"{path}: line {line}: not valid CSV ({exc})") from None
     raise CliError(f"{path}: not UTF-8 or GB18030 text")
 
 
@@ -172,7 +193,9 @@ def _read_rows(path: str, reader, wanted: Sequence[str] | None) -> Table:
     if dup:
         raise CliError(f"{path}: duplicate column(s) {', '.join(dup)}")
     width = len(header)
-    rows = list(reader)
+    rows = list(islice(reader, MAX_INPUT_ROWS + 1))
+    if len(rows) > MAX_INPUT_ROWS:
+        raise CliError(f"{path}: more than {MAX_INPUT_ROWS:,} data rows; split the file")
     lines: Sequence[int] = range(2, len(rows) + 2)
     if set(map(len, rows)) - {width}:  # blank or ragged lines: the slow path
         kept, kept_lines = [], []

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from .answers import AnswerSet, evaluate_answers, indicator_value, score_value
+from .bounded import check_definition, read_yaml
 from .codebook import codebook_rows, export_value
-from .errors import AnswerError, Problem, QuestionnaireError, QuestionsError
+from .errors import AnswerError, Problem, QuestionnaireError, QuestionnaireFileError, QuestionsError
 from .loader import load_questionnaire, load_questionnaire_text, parse_questionnaire
 from .schema import (
     Choice,
@@ -39,9 +40,11 @@ __all__ = [
     "QuestionType",
     "Questionnaire",
     "QuestionnaireError",
+    "QuestionnaireFileError",
     "QuestionsError",
     "Screening",
     "Text",
+    "check_definition",
     "codebook_rows",
     "evaluate_answers",
     "export_value",
@@ -51,6 +54,7 @@ __all__ = [
     "load_questionnaire_text",
     "load_standard",
     "parse_questionnaire",
+    "read_yaml",
     "score_value",
 ]
 

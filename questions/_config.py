@@ -8,6 +8,7 @@ loader can collect every problem of a file in one pass.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
@@ -16,12 +17,16 @@ from .schema import Text
 
 Report = Callable[[str], None]
 
-ID_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
+# At most 64 characters: ids and codes are stored in columns of that width.
+ID_RE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 # Codes may start with a digit so that age groups read naturally ("18_29").
-CODE_RE = re.compile(r"[a-z0-9][a-z0-9_]*\Z")
+CODE_RE = re.compile(r"[a-z0-9][a-z0-9_]{0,63}\Z")
 
-ID_RULE = "use a lowercase letter followed by lowercase letters, digits or _"
-CODE_RULE = "use lowercase letters, digits or _"
+ID_RULE = "use a lowercase letter followed by lowercase letters, digits or _; at most 64 characters"
+CODE_RULE = "use lowercase letters, digits or _; at most 64 characters"
+#: Largest whole number a questionnaire may give (versions, lengths, counts):
+#: what the database's integer columns hold.
+MAX_WHOLE_NUMBER = 2**31 - 1
 
 
 def describe(value: object) -> str:
@@ -137,6 +142,9 @@ def read_bool(value: object, what: str, report: Report) -> bool | None:
 
 
 def read_positive_int(value: object, what: str, report: Report) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value > MAX_WHOLE_NUMBER:
+        report(f"{what} is too large (at most {MAX_WHOLE_NUMBER})")
+        return None
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     report(f"{what} must be a positive whole number (got {describe(value)})")
@@ -144,6 +152,9 @@ def read_positive_int(value: object, what: str, report: Report) -> int | None:
 
 
 def read_number(value: object, what: str, report: Report) -> float | None:
+    if is_number(value) and not math.isfinite(value):  # type: ignore[arg-type]
+        report(f"{what} must be a finite number (got {describe(value)})")
+        return None
     if is_number(value):
         return value  # type: ignore[return-value]
     report(f"{what} must be a number (got {describe(value)})")

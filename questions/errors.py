@@ -4,6 +4,7 @@
 
     QuestionsError (Exception)
      └── QuestionnaireError     a questionnaire file is invalid; holds every Problem
+          └── QuestionnaireFileError   not readable at all (syntax, size, depth, characters)
 
     Problem                     one problem in a file (value object, not raised)
     AnswerError                 one invalid answer (value object, not raised); the
@@ -19,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["AnswerError", "AnswerErrorCode", "Problem", "QuestionnaireError", "QuestionsError"]
+__all__ = ["AnswerError", "AnswerErrorCode", "Problem", "QuestionnaireError", "QuestionnaireFileError", "QuestionsError"]
 
 
 class QuestionsError(Exception):
@@ -61,6 +62,26 @@ class QuestionnaireError(QuestionsError):
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class QuestionnaireFileError(QuestionnaireError):
+    """The file cannot be read as a questionnaire at all (before its content is checked).
+
+    ``reason`` is a machine code for the app to translate: ``too_large``,
+    ``too_deep``, ``too_many_values``, ``text_too_long``, ``characters``,
+    ``value_type``, ``syntax``; ``line`` the file line where known (from 1),
+    ``limit`` the bound that was passed, ``where`` the key path of the value
+    concerned (``questions[3].text``) where known. ``str()`` is English.
+    """
+
+    def __init__(self, source: str, reason: str, message: str, *, line: int | None = None,
+                 limit: int | None = None, where: str | None = None) -> None:
+        super().__init__([Problem(source, None, message)])
+        self.source = source
+        self.reason = reason
+        self.line = line
+        self.limit = limit
+        self.where = where
 
 
 AnswerErrorCode = Literal[

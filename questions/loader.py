@@ -14,8 +14,6 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ._config import (
     ID_RE,
     ID_RULE,
@@ -31,6 +29,7 @@ from ._config import (
     read_text,
     suggest,
 )
+from .bounded import read_yaml
 from .errors import Problem, QuestionnaireError
 from .schema import (
     Condition,
@@ -94,21 +93,11 @@ def load_questionnaire(path: str | PathLike[str]) -> Questionnaire:
 def load_questionnaire_text(text: str, source: str = "<text>") -> Questionnaire:
     """Parse YAML ``text`` and validate it as a questionnaire.
 
-    :raises QuestionnaireError: for a YAML syntax error or any invalid content.
+    :raises QuestionnaireError: for a YAML syntax error or any invalid content
+        (a :class:`QuestionnaireFileError` when the file is too large, too deep,
+        or not YAML at all: see :mod:`questions.bounded`).
     """
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise QuestionnaireError([Problem(source, None, _yaml_message(exc))]) from None
-    return parse_questionnaire(data, source=source)
-
-
-def _yaml_message(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    if mark is None:
-        return f"YAML syntax error: {problem}"
-    return f"YAML syntax error at line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    return parse_questionnaire(read_yaml(text, source), source=source)
 
 
 def parse_questionnaire(data: Any, source: str = "<data>") -> Questionnaire:

@@ -26,6 +26,7 @@ A blank answer parses to None; whether that is allowed is decided by
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, ClassVar, NoReturn
@@ -70,13 +71,20 @@ class InvalidAnswer(Exception):
         self.params = params
 
 
+#: Control characters a phone's keyboard never means (C0 but tab and line
+#: breaks, and DEL): pasted ones are dropped rather than refusing the whole
+#: questionnaire, and PostgreSQL could not store a NUL anyway.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _values(raw: Sequence[str] | str | None) -> list[str]:
-    """Non-blank, stripped input values; a bare string counts as one value."""
+    """Non-blank, stripped input values without control characters; a bare string counts as one value."""
     if raw is None:
         return []
     if isinstance(raw, str):
         raw = [raw]
-    return [v.strip() for v in raw if isinstance(v, str) and v.strip()]
+    cleaned = (CONTROL_CHARACTERS.sub("", v).strip() for v in raw if isinstance(v, str))
+    return [v for v in cleaned if v]
 
 
 class QuestionType:

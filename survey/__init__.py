@@ -34,9 +34,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_i18n(app, babel)
     register_blueprints(app)
 
-    from . import cli, errors, templating
+    from . import cli, errors, input_guard, templating
 
     errors.register(app)
+    input_guard.register(app)
     templating.register(app)
     cli.register(app)
     return app

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .exceptions import AlreadyResponded, ChannelNotFound, InvalidSubmission, RoundNotOpen
@@ -24,6 +25,10 @@ HTTP_MESSAGES = {
 
 def _page(status: int, title, message, **context):
     return render_template("errors/error.html", status=status, title=title, message=message, **context), status
+
+
+#: The error page for other modules (survey.input_guard).
+page = _page
 
 
 def register(app: Flask) -> None:
@@ -55,6 +60,15 @@ def register(app: Flask) -> None:
     def _csrf(exc):
         return _page(400, _l("The page has expired"),
                      _l("Please go back: your answers are kept on this phone, and you can send them again."))
+
+    @app.errorhandler(DataError)
+    def _data_error(exc):
+        # A value the database cannot hold (an integer out of range, a NUL in
+        # text) that got past survey.input_guard: the request's fault, not a crash.
+        db.session.rollback()
+        return _page(400, _l("The request could not be accepted"),
+                     _l("Something you sent cannot be stored (a number too large or characters that are not allowed). "
+                        "Nothing was saved."))
 
     @app.errorhandler(InternalServerError)
     def _internal(exc):

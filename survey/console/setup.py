@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import yaml
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -19,7 +18,7 @@ from ..extensions import db
 from ..models import QuestionnaireVersion, Round, Unit
 from ..models.types import utcnow
 from ..services import access, audit, round_setup
-from ..services.questionnaires import import_questionnaire
+from ..services.questionnaires import import_questionnaire, read_questionnaire_file
 from ..services.tables import TableError
 from ..services.units import import_population, import_units, population_categories
 from . import bp
@@ -143,15 +142,8 @@ def upload_questionnaire():
         return _questionnaires_page(form, [str(e) for errs in form.errors.values() for e in errs], 422)
     name = form.file.data.filename or "questionnaire.yaml"
     try:
-        data = yaml.safe_load(form.file.data.read().decode("utf-8"))
+        data = read_questionnaire_file(name, form.file.data.read())
         version, new = import_questionnaire(db.session, data, source=name)
-    except UnicodeDecodeError:
-        return _questionnaires_page(form, [_("%(file)s: the file is not UTF-8 text.", file=name)], 422)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = _(" (line %(line)s)", line=mark.line + 1) if mark is not None else ""
-        return _questionnaires_page(form, [_("%(file)s: not valid YAML%(where)s: %(problem)s", file=name, where=where,
-                                            problem=getattr(exc, "problem", None) or str(exc))], 422)
     except QuestionnaireError as exc:
         db.session.rollback()
         return _questionnaires_page(form, [str(p) for p in exc.problems], 422)

@@ -1,4 +1,9 @@
-"""Importing questionnaire files as versions."""
+"""Importing questionnaire files as versions.
+
+Files are read with :func:`questions.read_yaml`, bounded in size, nesting
+and values; every refusal becomes a :class:`SetupError` in the office's
+language.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from questions import QuestionnaireError, parse_questionnaire
+from questions import QuestionnaireError, QuestionnaireFileError, check_definition, parse_questionnaire, read_yaml
+from questions.bounded import MAX_FILE_CHARACTERS
 
 from ..exceptions import SetupError
 from ..models import Questionnaire, QuestionnaireVersion
@@ -23,21 +29,70 @@ def definition_checksum(definition: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+#: Title column width (``questionnaires.title``).
+MAX_TITLE_LENGTH = 300
+
+
+def read_questionnaire_file(filename: str, data: bytes) -> Any:
+    """The definition in an uploaded questionnaire file (YAML), not yet validated.
+
+    :raises SetupError: too large, not UTF-8, not YAML, nested too deep, too
+        many values, or values a definition cannot hold; the message names the
+        file (and the line or key where known), in the office's language.
+    """
+    if len(data) > 4 * MAX_FILE_CHARACTERS:  # UTF-8 needs at most 4 bytes a character
+        raise SetupError(_("%(file)s: the file is larger than %(size)s KB.", file=filename,
+                           size=MAX_FILE_CHARACTERS // 1024))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SetupError(_("%(file)s: the file is not UTF-8 text.", file=filename)) from None
+    try:
+        return read_yaml(text, source=filename)
+    except QuestionnaireFileError as exc:
+        raise SetupError(file_error_message(exc)) from None
+
+
+def file_error_message(exc: QuestionnaireFileError) -> str:
+    """A :class:`QuestionnaireFileError` in the office's language."""
+    where = exc.where or ""
+    if exc.reason == "too_large":
+        return _("%(file)s: the file is larger than %(size)s KB.", file=exc.source, size=(exc.limit or 0) // 1024)
+    if exc.reason == "too_deep":
+        return _("%(file)s: the file is nested more than %(max)s levels deep.", file=exc.source, max=exc.limit)
+    if exc.reason == "too_many_values":
+        return _("%(file)s: the file has more than %(max)s values (do anchors and aliases repeat parts of it?).",
+                 file=exc.source, max=exc.limit)
+    if exc.reason == "text_too_long":
+        return _("%(file)s: %(where)s: a text is longer than %(max)s characters.", file=exc.source, where=where,
+                 max=exc.limit)
+    if exc.reason == "characters":
+        return _("%(file)s: %(where)s: a text contains control characters.", file=exc.source, where=where)
+    if exc.reason == "value_type":
+        return _("%(file)s: %(where)s: this value cannot be stored (a date, binary data, a set, a number that is "
+                 "not finite or far too large); put it in quotes.", file=exc.source, where=where)
+    if exc.line:
+        return _("%(file)s: not valid YAML at line %(line)s; check the indentation, colons and quotation marks "
+                 "there.", file=exc.source, line=exc.line)
+    return _("%(file)s: not valid YAML; check the indentation, colons and quotation marks.", file=exc.source)
+
+
 def import_questionnaire_file(session: Session, path: Path) -> tuple[QuestionnaireVersion, bool]:
     """Read, validate and store a questionnaire file. See ``import_questionnaire``.
 
     :raises SetupError: unreadable file or invalid YAML.
     :raises QuestionnaireError: the file breaks the format (every problem listed).
     """
+    path = Path(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        size = path.stat().st_size
+        if size > 4 * MAX_FILE_CHARACTERS:
+            raise SetupError(_("%(file)s: the file is larger than %(size)s KB.", file=path.name,
+                               size=MAX_FILE_CHARACTERS // 1024))
+        data = path.read_bytes()
+    except OSError as exc:
         raise SetupError(f"{path}: cannot read file: {exc}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SetupError(f"{Path(path).name}: not valid YAML: {exc}") from exc
-    return import_questionnaire(session, data, source=Path(path).name)
+    return import_questionnaire(session, read_questionnaire_file(path.name, data), source=path.name)
 
 
 def import_questionnaire(
@@ -53,8 +108,19 @@ def import_questionnaire(
     :raises QuestionnaireError: the definition breaks the format.
     :raises SetupError: the version is published with other content.
     """
+    try:
+        check_definition(data, source)
+    except QuestionnaireFileError as exc:
+        raise SetupError(file_error_message(exc)) from None
     parsed = parse_questionnaire(data, source=source)  # raises QuestionnaireError
-    checksum = definition_checksum(data)
+    if len(parsed.title.zh) > MAX_TITLE_LENGTH:
+        raise SetupError(_("%(file)s: the title is longer than %(max)s characters.", file=source,
+                           max=MAX_TITLE_LENGTH))
+    try:
+        checksum = definition_checksum(data)
+    except (TypeError, ValueError):  # keys of mixed kinds that the format checks let through
+        raise SetupError(_("%(file)s: the file cannot be stored; check that every key is plain text.",
+                           file=source)) from None
     questionnaire = session.scalar(select(Questionnaire).where(Questionnaire.code == parsed.code))
     if questionnaire is None:
         questionnaire = Questionnaire(code=parsed.code, title=parsed.title.zh)
@@ -89,4 +155,5 @@ def publish(version: QuestionnaireVersion) -> None:
         version.published_at = utcnow()
 
 
-__all__ = ["QuestionnaireError", "definition_checksum", "import_questionnaire", "import_questionnaire_file", "publish"]
+__all__ = ["QuestionnaireError", "definition_checksum", "file_error_message", "import_questionnaire",
+           "import_questionnaire_file", "publish", "read_questionnaire_file"]

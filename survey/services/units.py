@@ -29,6 +29,10 @@ POPULATION_COLUMNS = {
     "age_group": ("年龄组", "年龄段"),
     "population": ("人口", "人数"),
 }
+#: Lengths of the units table's columns; one cell of population, far above any unit's.
+MAX_CODE_LENGTH = 64
+MAX_NAME_LENGTH = 200
+MAX_POPULATION = 100_000_000
 #: Common ways of writing the standard categories, besides the questionnaires' own labels.
 GENDER_NAMES = {"男": "male", "女": "female"}
 AGE_GROUP_NAMES = {"18-29": "18_29", "18—29岁": "18_29", "30-44": "30_44", "30—44岁": "30_44",
@@ -88,6 +92,10 @@ def import_units(session: Session, filename: str, data: bytes) -> dict[str, int]
         code, name = row.values["code"], row.values["name"]
         if not code or not name:
             problems.append(_("Row %(row)s: code and name are required.", row=row.number))
+            continue
+        if len(code) > MAX_CODE_LENGTH or len(name) > MAX_NAME_LENGTH:
+            problems.append(_("Row %(row)s: a code may have at most %(code)s characters and a name at most %(name)s.",
+                              row=row.number, code=MAX_CODE_LENGTH, name=MAX_NAME_LENGTH))
             continue
         if code in seen:
             problems.append(_("Row %(row)s: code %(code)s already appears in row %(first)s.",
@@ -187,6 +195,10 @@ def import_population(session: Session, filename: str, data: bytes) -> dict[str,
         except ValueError:
             problems.append(_("Row %(row)s: population must be a whole number of 0 or more, not %(value)s.",
                               row=row.number, value=v["population"]))
+            continue
+        if count > MAX_POPULATION:
+            problems.append(_("Row %(row)s: population %(value)s is larger than any unit's (at most %(max)s).",
+                              row=row.number, value=v["population"], max=MAX_POPULATION))
             continue
         key = (v["unit"], gender, age)
         if key in cells:

@@ -186,7 +186,7 @@ def test_invalid_id(bad):
     label = bad or "#4"
     assert problems(data) == [
         f"{SOURCE}: question {label}: invalid id {bad!r} "
-        f"(use a lowercase letter followed by lowercase letters, digits or _)"
+        f"(use a lowercase letter followed by lowercase letters, digits or _; at most 64 characters)"
     ]
 
 
