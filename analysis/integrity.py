@@ -48,8 +48,15 @@ class IntegrityRules:
     min_seconds_per_answer: float = 1.5
     straight_line_items: int = 5
     window_seconds: float = 600.0
-    #: More than this many submissions within the window through one channel.
+    #: More than this many submissions within the window through one channel,
+    #: or more than ``channel_burst_ratio`` times what the channel gets in an
+    #: average window of the round so far (a busy city-wide code is not a
+    #: burst at its usual pace), whichever is more.
     channel_burst: int = 15
+    channel_burst_ratio: float = 5.0
+    #: The shortest stretch the average is taken over, so that the first
+    #: hours of a round do not make every channel look busy.
+    min_span_seconds: float = 86400.0
     #: ... from one device, or from one network.
     device_burst: int = 5
     network_burst: int = 5
@@ -86,8 +93,38 @@ class ResponseFacts:
     skip: Sequence[frozenset] = field(default_factory=list)
 
 
-def score(facts: ResponseFacts, rules: IntegrityRules = IntegrityRules()) -> dict[int, dict[str, dict]]:
-    """Response id -> {flag: figures behind it} for every response that trips a check."""
+@dataclass(frozen=True)
+class Traffic:
+    """How many responses each channel had over how long a stretch of the
+    round: what a channel's usual pace is. Given when ``facts`` hold only
+    part of the round; else taken from the facts."""
+
+    per_channel: dict
+    span_seconds: float
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Count, sum and sum of squares of the favourable shares of a whole round,
+    so that a burst can be compared with everyone else when only the
+    responses near it were read (incremental scoring)."""
+
+    n: int
+    total: float
+    squares: float
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> Moments:
+        values = values[~np.isnan(values)]
+        return cls(len(values), float(values.sum()), float((values ** 2).sum()))
+
+
+def score(facts: ResponseFacts, rules: IntegrityRules = IntegrityRules(),
+          round_moments: Moments | None = None, traffic: Traffic | None = None) -> dict[int, dict[str, dict]]:
+    """Response id -> {flag: figures behind it} for every response that trips a check.
+
+    ``round_moments`` and ``traffic``: of the whole round, when ``facts``
+    hold only part of it (default: taken from the facts themselves)."""
     found: dict[int, dict[str, dict]] = defaultdict(dict)
     n = len(facts.ids)
     skip = list(facts.skip) or [frozenset()] * n
@@ -101,8 +138,14 @@ def score(facts: ResponseFacts, rules: IntegrityRules = IntegrityRules()) -> dic
         if len(scale) >= rules.straight_line_items and len(set(scale)) == 1:
             found[rid]["straight_lined"] = {"items": len(scale)}
 
+    if traffic is None:
+        span = (max(facts.submitted) - min(facts.submitted)) if n else 0.0
+        traffic = Traffic(Counter(c for c in facts.channel if c is not None), span)
+    windows = max(traffic.span_seconds, rules.min_span_seconds) / rules.window_seconds
+    channel_limit = {c: max(rules.channel_burst, int(rules.channel_burst_ratio * count / windows))
+                     for c, count in traffic.per_channel.items()}
     clusters = []
-    for key_name, keys, limit in (("channel", facts.channel, rules.channel_burst),
+    for key_name, keys, limit in (("channel", facts.channel, channel_limit),
                                   ("device", facts.device, rules.device_burst),
                                   ("network", facts.network, rules.network_burst)):
         for members in _bursts(keys, facts.submitted, limit, rules.window_seconds):
@@ -123,25 +166,27 @@ def score(facts: ResponseFacts, rules: IntegrityRules = IntegrityRules()) -> dic
             found[facts.ids[i]]["duplicate_answers"] = {"count": len(members)}
 
     favourable = np.asarray(facts.favourable, dtype=float)
+    moments = round_moments or Moments.of(favourable)
     for members in clusters:
-        verdict = _anomaly(favourable, members, rules)
+        verdict = _anomaly(favourable, members, moments, rules)
         if verdict is not None:
             for i in members:
                 found[facts.ids[i]]["anomalous_answers"] = verdict
     return dict(found)
 
 
-def _bursts(keys: Sequence, times: Sequence[float], limit: int, window: float) -> list[list[int]]:
-    """Runs of indices with the same key where more than ``limit`` fall within
-    ``window`` seconds of each other; overlapping windows join into one run.
-    A None key never makes a burst."""
+def _bursts(keys: Sequence, times: Sequence[float], limit: int | dict, window: float) -> list[list[int]]:
+    """Runs of indices with the same key where more than ``limit`` (one for
+    all keys, or per key) fall within ``window`` seconds of each other;
+    overlapping windows join into one run. A None key never makes a burst."""
     by_key: dict = defaultdict(list)
     for i, key in enumerate(keys):
         if key is not None and not (isinstance(key, tuple) and None in key):
             by_key[key].append(i)
     runs: list[list[int]] = []
-    for indices in by_key.values():
-        if len(indices) <= limit:
+    for key, indices in by_key.items():
+        most = limit.get(key, 0) if isinstance(limit, dict) else limit
+        if len(indices) <= most:
             continue
         indices.sort(key=lambda i: times[i])
         marked: set[int] = set()
@@ -149,7 +194,7 @@ def _bursts(keys: Sequence, times: Sequence[float], limit: int, window: float) -
         for end in range(len(indices)):
             while times[indices[end]] - times[indices[start]] > window:
                 start += 1
-            if end - start + 1 > limit:
+            if end - start + 1 > most:
                 marked.update(range(start, end + 1))
         runs.extend(_consecutive(sorted(marked), indices))
     return runs
@@ -193,20 +238,22 @@ def _churn(networks, devices, times, rules: IntegrityRules) -> list[list[int]]:
     return runs
 
 
-def _anomaly(favourable: np.ndarray, members: list[int], rules: IntegrityRules) -> dict | None:
+def _anomaly(favourable: np.ndarray, members: list[int], moments: Moments, rules: IntegrityRules) -> dict | None:
     """Compare a burst's favourable share with everyone else's (two-sample z)."""
-    inside = np.zeros(len(favourable), dtype=bool)
-    inside[members] = True
-    a = favourable[inside & ~np.isnan(favourable)]
-    b = favourable[~inside & ~np.isnan(favourable)]
-    if len(a) < rules.anomaly_min_cluster or len(b) < rules.anomaly_min_cluster:
+    a = favourable[members]
+    a = a[~np.isnan(a)]
+    n_b = moments.n - len(a)
+    if len(a) < rules.anomaly_min_cluster or n_b < rules.anomaly_min_cluster:
         return None
-    difference = float(a.mean() - b.mean())
-    se = sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+    sum_b = moments.total - float(a.sum())
+    mean_b = sum_b / n_b
+    var_b = max(0.0, (moments.squares - float((a ** 2).sum()) - n_b * mean_b ** 2) / (n_b - 1))
+    difference = float(a.mean()) - mean_b
+    se = sqrt(a.var(ddof=1) / len(a) + var_b / n_b)
     if se == 0:
         p = 0.0 if difference else 1.0
     else:
         p = erfc(abs(difference) / se / sqrt(2))
     if p < rules.anomaly_alpha and abs(difference) >= rules.anomaly_min_difference:
-        return {"share": round(float(a.mean()), 3), "others": round(float(b.mean()), 3), "count": len(a), "p": p}
+        return {"share": round(float(a.mean()), 3), "others": round(mean_b, 3), "count": len(a), "p": p}
     return None

@@ -49,6 +49,9 @@ class Response(db.Model):
     quality_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: Why each flag in ``quality_flags`` fired, in words (flag -> reason).
     flag_reasons: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    #: Share of the counted answers that are favourable (None: none given);
+    #: the integrity scoring compares bursts with the rest of the round on it.
+    favourable_share: Mapped[float | None]
     #: A reviewer's decision that this response does not count (audited; restorable).
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     void_reason: Mapped[str | None] = mapped_column(String(500))

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import DateTime as SADateTime
 from sqlalchemy import Text, bindparam, cast, func, select, type_coerce, update
 from sqlalchemy.orm import Session
 
-from analysis.integrity import FLAGS, IntegrityRules, ResponseFacts, score
+from analysis.integrity import FLAGS, IntegrityRules, Moments, ResponseFacts, Traffic, score
 from questions import Question, Questionnaire, indicator_value
 
 from ..models import Response, Round
@@ -87,16 +88,27 @@ class _Scorer:
         return tuple(answers[q] for q in self.scale_ids if q in answers)
 
 
-def single_response_flags(questionnaire: Questionnaire, answers: dict, seconds: float,
-                          rules: IntegrityRules) -> tuple[list[str], dict[str, str]]:
-    """Flags one submission trips on its own (too fast, straight-lined), with reasons."""
+@dataclass(frozen=True)
+class SubmissionChecks:
+    """What one submission is stored with: the flags it trips on its own
+    (too fast, straight-lined) with reasons, and its favourable share."""
+
+    flags: list[str]
+    reasons: dict[str, str]
+    favourable: float | None
+
+
+def check_submission(questionnaire: Questionnaire, answers: dict, seconds: float,
+                     rules: IntegrityRules) -> SubmissionChecks:
     scorer = _Scorer.of(questionnaire)
+    favourable = scorer.favourable(answers)
     facts = ResponseFacts(ids=[0], channel=[None], network=[None], device=[None], started=[0.0],
-                          submitted=[seconds], answered=[len(answers)], favourable=[scorer.favourable(answers)],
+                          submitted=[seconds], answered=[len(answers)], favourable=[favourable],
                           scale_answers=[scorer.scale(answers)], pattern=[None])
     found = score(facts, rules).get(0, {})
     flags = [f for f in FLAGS if f in found]
-    return flags, {f: reason_words(f, found[f]) for f in flags}
+    return SubmissionChecks(flags, {f: reason_words(f, found[f]) for f in flags},
+                            None if favourable != favourable else favourable)
 
 
 def current_rules() -> IntegrityRules:
@@ -122,26 +134,49 @@ def ensure_current(session: Session, round_: Round) -> None:
 
 
 def refresh_flags(session: Session, round_: Round, rules: IntegrityRules) -> bool:
-    """Score the round again if responses arrived since the last scoring.
-    Flushes; the caller commits. Returns whether it scored."""
+    """Score the round again if responses arrived since the last scoring:
+    only the responses within reach of the new ones (every check but the
+    anomaly looks at most an hour either side; the anomaly compares with the
+    whole round's favourable shares, summed in the database). Flushes; the
+    caller commits. Returns whether it scored."""
     newest = session.scalar(select(func.max(Response.id)).where(Response.round_id == round_.id)) or 0
     if newest <= round_.flags_scored_through:
         return False
-    score_round(session, round_, rules)
+    score_round(session, round_, rules, since_id=round_.flags_scored_through or None)
     return True
 
 
-def score_round(session: Session, round_: Round, rules: IntegrityRules) -> int:
-    """Score every response of the round and store what changed. Returns how
-    many responses' flags changed."""
+def score_round(session: Session, round_: Round, rules: IntegrityRules, since_id: int | None = None) -> int:
+    """Score the round's responses and store what changed: all of them, or
+    (``since_id``) those within reach of the responses after that id.
+    Returns how many responses' flags changed."""
     naive = SADateTime()
-    rows = session.execute(
+    query = (
         select(Response.id, Response.channel_id, Response.network_hash, Response.device_id,
                type_coerce(Response.started_at, naive), type_coerce(Response.submitted_at, naive),
                cast(Response.answer_data, Text), cast(Response.quality_flags, Text),
-               cast(Response.flag_reasons, Text))
+               cast(Response.flag_reasons, Text), Response.favourable_share)
         .where(Response.round_id == round_.id).order_by(Response.id)
-    ).all()
+    )
+    affected_from = None
+    moments = traffic = None
+    if since_id is not None:
+        first_new = session.scalar(select(func.min(Response.submitted_at))
+                                   .where(Response.round_id == round_.id, Response.id > since_id))
+        reach = timedelta(seconds=max(rules.window_seconds, rules.duplicate_window_seconds))
+        affected_from = (first_new - reach).replace(tzinfo=None)
+        query = query.where(Response.submitted_at >= first_new - 2 * reach)
+        n, total, squares = session.execute(
+            select(func.count(Response.favourable_share), func.sum(Response.favourable_share),
+                   func.sum(Response.favourable_share * Response.favourable_share))
+            .where(Response.round_id == round_.id)).one()
+        moments = Moments(int(n), float(total or 0.0), float(squares or 0.0))
+        per_channel = dict(session.execute(select(Response.channel_id, func.count())
+                                           .where(Response.round_id == round_.id).group_by(Response.channel_id)).all())
+        first, last = session.execute(select(func.min(Response.submitted_at), func.max(Response.submitted_at))
+                                      .where(Response.round_id == round_.id)).one()
+        traffic = Traffic(per_channel, (last - first).total_seconds())
+    rows = session.execute(query).all()
     scorer = _Scorer.of(round_.questionnaire_version.parsed)
     answers = [json.loads(r[6]) if r[6] else {} for r in rows]
     facts = ResponseFacts(
@@ -152,15 +187,17 @@ def score_round(session: Session, round_: Round, rules: IntegrityRules) -> int:
         started=[r[4].timestamp() for r in rows],
         submitted=[r[5].timestamp() for r in rows],
         answered=[len(a) for a in answers],
-        favourable=[scorer.favourable(a) for a in answers],
+        favourable=[r[9] if r[9] is not None else scorer.favourable(a) for r, a in zip(rows, answers)],
         scale_answers=[scorer.scale(a) for a in answers],
         # The stored document's text: equal answer sets give equal text on
         # each backend (one questionnaire, one order; JSONB prints canonically).
         pattern=[r[6] for r in rows],
     )
-    found = score(facts, rules)
+    found = score(facts, rules, moments, traffic)
     changes = []
     for row in rows:
+        if affected_from is not None and row[5] < affected_from:
+            continue  # read for context only: nothing new is within its reach
         figures = found.get(row[0], {})
         if not figures and row[7] in (None, "[]") and row[8] in (None, "{}"):
             continue  # unflagged and still so: the common case, without parsing
@@ -175,6 +212,6 @@ def score_round(session: Session, round_: Round, rules: IntegrityRules) -> int:
             changes,
         )
         round_.flags_revision += 1
-    round_.flags_scored_through = rows[-1][0] if rows else 0
+    round_.flags_scored_through = max([round_.flags_scored_through, *(r[0] for r in rows)])
     session.flush()
     return len(changes)

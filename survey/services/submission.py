@@ -26,7 +26,7 @@ from questions import AnswerSet, evaluate_answers
 
 from ..exceptions import AlreadyResponded, ChannelNotFound, InvalidSubmission, RoundNotOpen
 from ..models import Answer, Channel, Response, Round, Unit
-from .integrity import single_response_flags
+from .integrity import check_submission
 
 TICKET_SALT = "minyi.form-ticket"
 
@@ -177,8 +177,7 @@ def submit_response(
             unit_id = session.scalar(select(Unit.id).where(Unit.code == answer_set.answers[question.id]))
 
     started_at = min(ticket.started_at, now)
-    flags, reasons = single_response_flags(questionnaire, answer_set.answers,
-                                           (now - started_at).total_seconds(), rules)
+    checks = check_submission(questionnaire, answer_set.answers, (now - started_at).total_seconds(), rules)
     values = dict(
         round_id=round_.id,
         channel_id=channel.id,
@@ -191,8 +190,9 @@ def submit_response(
         submitted_at=now,
         status="screened_out" if answer_set.screened_out_by else "complete",
         screened_out_by=answer_set.screened_out_by,
-        quality_flags=flags,
-        flag_reasons=reasons,
+        quality_flags=checks.flags,
+        flag_reasons=checks.reasons,
+        favourable_share=checks.favourable,
         locale=locale,
         answer_data=answer_set.answers,
     )

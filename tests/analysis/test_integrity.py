@@ -125,3 +125,16 @@ def test_scoring_does_not_depend_on_the_order_of_responses():
 def test_rules_can_be_loosened():
     rules = IntegrityRules(channel_burst=100)
     assert flagged(score(facts(16, times=[0.0] * 16), rules), "burst") == set()
+
+
+def test_a_busy_channel_at_its_usual_pace_is_not_a_burst():
+    # 4,000 responses over two days through one code: about 28 per 10 minutes
+    # on average: its usual pace, not a burst.
+    rng = random.Random(6)
+    times = sorted(rng.uniform(0, 2 * 86400) for _ in range(4000))
+    found = score(facts(4000, times=times, network=[None] * 4000, device=[None] * 4000))
+    assert flagged(found, "burst") == set()
+    # The same code receiving 150 within a minute is one.
+    burst_times = times + [86400 + i * 0.4 for i in range(150)]
+    found = score(facts(4150, times=burst_times, network=[None] * 4150, device=[None] * 4150))
+    assert set(range(4000, 4150)) <= flagged(found, "burst")

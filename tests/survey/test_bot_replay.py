@@ -13,6 +13,7 @@ residents' own.
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,7 +23,7 @@ from survey.extensions import db
 from survey.models import Response
 from survey.services import integrity, reporting
 from tests.factories import demo_round
-from tests.survey.consolekit import new_client
+from tests.survey.consolekit import login, make_user, new_client
 from tests.survey.formpage import parse_form
 
 #: Noon, Beijing time, on the first day of the simulated week.
@@ -176,6 +177,18 @@ def test_bot_is_flagged_residents_are_not(app, clock):
         assert abs(cleaned[key] - truth[key]) < 0.03, key
     print({k: (round(truth[k], 3), round(stuffed[k], 3), round(cleaned[k], 3)) for k in ("awareness", "support")})
 
+    # The office leaves the anomaly out and sees each rate with and without it.
+    round_.excluded_flags = ["too_fast", "anomalous_answers"]
+    db.session.commit()
+    make_user("office", "admin")
+    client = new_client(app)
+    login(client, "office")
+    page = client.get(f"/console/rounds/{round_.id}/results").get_data(as_text=True)
+    row = re.search(r'<tr data-indicator="awareness" data-domain="">(.*?)</tr>', page, re.S).group(1)
+    cells = re.findall(r'<td class="num"[^>]*>([^<]*)</td>', row)
+    assert cells[0] == f"{100 * cleaned['awareness']:.1f}%" and cells[1] == f"{100 * stuffed['awareness']:.1f}%"
+    assert "含被标记答卷" in page and "集中提交且答案分布异常" in page
+
 
 def test_residents_alone_are_rarely_flagged(app, clock):
     round_ = demo_round(opens_at=START - timedelta(days=1), closes_at=START + timedelta(days=30))
@@ -203,3 +216,23 @@ def test_an_expired_ticket_brings_the_answers_back(app, clock):
     # The fresh form carries the answers; sending it stores them once.
     assert client.post(f"/s/{channel.token}", data=again.fields(answers)).status_code == 303
     assert db.session.scalar(db.select(db.func.count(Response.id))) == 1
+
+
+def test_scoring_as_responses_arrive_equals_scoring_at_the_end(app, clock):
+    """Incremental scoring (only responses within reach of the new ones) flags
+    exactly what one pass over the finished round flags."""
+    round_ = demo_round(opens_at=START - timedelta(days=1), closes_at=START + timedelta(days=30))
+    rng = random.Random(11)
+    for batch in range(3):
+        _residents(app, clock, round_, rng, 40, days=1)
+        if batch == 1:
+            _bot(app, clock, round_, rng, count=30)
+            _meeting(app, clock, round_, rng, count=20)
+        db.session.expire_all()
+        integrity.ensure_current(db.session, round_)
+    as_they_came = dict(db.session.execute(db.select(Response.id, Response.quality_flags)).all())
+    integrity.score_round(db.session, round_, integrity.current_rules())
+    db.session.commit()
+    at_the_end = dict(db.session.execute(db.select(Response.id, Response.quality_flags)).all())
+    assert as_they_came == at_the_end
+    assert sum(1 for f in at_the_end.values() if "anomalous_answers" in f) >= 27  # the check had work to do

@@ -16,6 +16,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("responses", schema=None) as batch_op:
         batch_op.add_column(sa.Column("flag_reasons", sa.JSON(), nullable=False, server_default="{}"))
+        batch_op.add_column(sa.Column("favourable_share", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("voided_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("void_reason", sa.String(length=500), nullable=True))
         batch_op.add_column(sa.Column("voided_by_id", sa.Integer(), nullable=True))
@@ -47,4 +48,5 @@ def downgrade() -> None:
         batch_op.drop_column("voided_by_id")
         batch_op.drop_column("void_reason")
         batch_op.drop_column("voided_at")
+        batch_op.drop_column("favourable_share")
         batch_op.drop_column("flag_reasons")
