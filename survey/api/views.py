@@ -32,12 +32,12 @@ def _authenticate():
 @bp.get("/rounds/<id:round_id>/results")
 def round_results(round_id: int):
     """The round's indicator results, overall and by street or unit."""
-    by = request.args.get("by", "unit")
-    if by not in ("unit", "street", "none"):
-        return _error(400, "by must be one of unit, street, none")
     round_ = access.visible_round(db.session, g.api_user, round_id)
     if round_ is None:
         return _error(404, "no such round")
+    by = request.args.get("by", "unit")
+    if by not in ("unit", "street", "none"):
+        return _error(400, "by must be one of unit, street, none")
     try:
         # ?unit=CODE: that unit's subtree only (staff: their own units at most).
         scope = access.scope_for(db.session, g.api_user, round_, request.args.get("unit"))

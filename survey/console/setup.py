@@ -166,7 +166,7 @@ def upload_questionnaire():
 def preview_questionnaire(version_id: int):
     """The questionnaire exactly as a resident sees it; the form sends nothing."""
     version = version_or_404(version_id)
-    communities = db.session.scalars(select(Unit).where(Unit.level == "community").order_by(Unit.code)).all()
+    communities = access.visible_communities(db.session, current_user)
     return render_template("console/preview.html", version=version, questionnaire=version.parsed,
                            communities={u.code: u.name for u in communities})
 

@@ -121,6 +121,15 @@ def visible_rounds(session: Session, user: User, *, besides: Round | None = None
     return [r for r in rounds if (besides is None or r.id != besides.id) and can_see_round(session, user, r)]
 
 
+def visible_communities(session: Session, user: User) -> list[Unit]:
+    """The communities the user may see, by code (e.g. a questionnaire preview's choices)."""
+    ids = visible_unit_ids(session, user)
+    query = select(Unit).where(Unit.level == "community").order_by(Unit.code)
+    if ids is not None:
+        query = query.where(Unit.id.in_(ids))
+    return list(session.scalars(query))
+
+
 def can_see_channel(session: Session, user: User, channel: Channel) -> bool:
     return can_see_unit(session, user, channel.unit)
 
