@@ -26,6 +26,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_config(Path(app.instance_path), os.environ, config))
     configure_sqlite(app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
+    from . import assets, security
+
+    security.init_app(app)
+    assets.init_app(app)
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -43,6 +43,13 @@ class Config:
     #: How many of the latest rounds a gunicorn worker reads into the report
     #: cache when it starts (``MINYI_WARM_UP_ROUNDS``; 0 turns it off).
     WARM_UP_ROUNDS = 3
+    #: How many reverse proxies in front of the app append to
+    #: X-Forwarded-For / -Proto / -Host (``MINYI_TRUSTED_PROXIES``). 0: none,
+    #: the headers are ignored and the connecting address is the client's.
+    TRUSTED_PROXIES = 0
+    #: The site is served only over HTTPS (``MINYI_HTTPS_ONLY``): cookies are
+    #: always ``Secure``, even if the proxy does not say the request was HTTPS.
+    HTTPS_ONLY = False
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -94,6 +101,15 @@ def load_config(instance_path: Path, environ: Mapping[str, str], given: Mapping[
             settings["WARM_UP_ROUNDS"] = int(environ["MINYI_WARM_UP_ROUNDS"])
         except ValueError:
             raise ValueError("MINYI_WARM_UP_ROUNDS must be a whole number (0 turns the warm-up off)") from None
+    if "TRUSTED_PROXIES" not in given and environ.get("MINYI_TRUSTED_PROXIES", "").strip():
+        try:
+            settings["TRUSTED_PROXIES"] = int(environ["MINYI_TRUSTED_PROXIES"])
+        except ValueError:
+            raise ValueError("MINYI_TRUSTED_PROXIES must be a whole number (0: no reverse proxy)") from None
+        if settings["TRUSTED_PROXIES"] < 0:
+            raise ValueError("MINYI_TRUSTED_PROXIES must be 0 or more")
+    if "HTTPS_ONLY" not in given and environ.get("MINYI_HTTPS_ONLY", "").strip():
+        settings["HTTPS_ONLY"] = environ["MINYI_HTTPS_ONLY"].strip().lower() in ("1", "true", "yes", "on")
     settings.update(given)
     settings["PUBLIC_BASE_URL"] = settings["PUBLIC_BASE_URL"].rstrip("/")
     settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(settings["SQLALCHEMY_DATABASE_URI"])

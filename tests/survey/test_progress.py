@@ -138,5 +138,5 @@ def test_progress_page_and_json(app, round_with_responses):
     page = client.get(f"/console/rounds/{round_with_responses.id}/progress?lang=en").get_data(as_text=True)
     assert 'data-code="D01-S01-C02"' in page and 'data-k="flags.burst">6<' in page
     assert "Completion = complete ÷ (complete + screened out)" in page
-    assert "setInterval(refresh, 15000)" in page and "progress.json" in page
+    assert "/static/progress.js" in page and 'data-refresh-url="/console/rounds/' in page and "progress.json" in page
     assert page.count("excluded</span>") == 1 and page.count("kept</span>") == len(FLAGS) - 1
