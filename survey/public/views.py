@@ -19,7 +19,9 @@ from .forms import AnswerForm, raw_answers
 
 
 def _device_id() -> str | None:
-    return request.cookies.get(current_app.config["DEVICE_COOKIE_NAME"])
+    """The device as stored: the cookie's keyed hash, never the cookie itself."""
+    cookie = request.cookies.get(current_app.config["DEVICE_COOKIE_NAME"])
+    return submission.device_hash(current_app.config["SECRET_KEY"], cookie)
 
 
 def _with_device_cookie(response, device_id: str | None):

@@ -110,6 +110,16 @@ def device_has_responded(session: Session, round_: Round, device_id: str | None)
     return found is not None
 
 
+def device_hash(secret_key: str, device_cookie: str | None) -> str | None:
+    """Keyed hash of the device cookie, the only form in which it is stored:
+    the one-response-per-device rule compares hashes, and the table cannot be
+    joined to a phone's cookie."""
+    if not device_cookie:
+        return None
+    message = b"device:" + device_cookie.encode("utf-8", "surrogatepass")
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
 def network_hash(secret_key: str, remote_addr: str | None) -> str | None:
     """Keyed hash of the /24 (IPv4) or /48 (IPv6) network: bursts from one
     network show up, while no address is stored or recoverable."""
