@@ -7,7 +7,7 @@ from flask import g, jsonify, request
 from ..exceptions import SetupError
 from ..extensions import db
 from ..services import access, api_tokens, report_words, reporting
-from ..services.result_rows import result_rows
+from ..services.result_rows import result_rows, scoped_report
 from . import bp
 
 
@@ -51,7 +51,7 @@ def round_results(round_id: int):
         report, meta = reporting.round_report(db.session, round_, options)
     except (SetupError, ValueError) as exc:
         return _error(400, str(exc))
-    m = report.methodology
+    m = scoped_report(db.session, round_, options, report, scope).methodology
     return jsonify({
         "round": {"id": round_.id, "name": round_.name, "kind": round_.kind, "area": meta.area_name},
         "methodology": {

@@ -12,6 +12,7 @@ from ..exceptions import SetupError
 from ..extensions import db
 from ..models import Round
 from ..services import access, export, reporting
+from ..services.result_rows import scoped_report
 from . import bp
 from .auth import round_or_404
 
@@ -57,7 +58,7 @@ def results(round_id: int):
     return render_template(
         "console/results.html",
         round=round_,
-        report=report,
+        report=scoped_report(db.session, round_, _options(scope), report, scope),
         meta=meta,
         unit=scope.unit,
         overall=scope.headline(report),

@@ -34,10 +34,10 @@ from datetime import timedelta
 import pytest
 from flask import template_rendered
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from survey.extensions import db
-from survey.models import ApiToken, Round, Unit
+from survey.models import ApiToken, Response, Round, Unit
 from survey.models.types import utcnow
 from survey.services import api_tokens
 from survey.services.demo import load_demo_population
@@ -85,6 +85,8 @@ class Walk:
     tokens: dict[str, str]
     csrf: dict[str, str]
     unit_names: dict[str, str]
+    #: (round id, unit code) -> stored responses
+    responses: Counter
     failures: list[str] = field(default_factory=list)
     requests: Counter = field(default_factory=Counter)
     urls: set = field(default_factory=set)
@@ -144,8 +146,11 @@ def build_walk(app) -> Walk:
     ids = {"R": r.id, "RB": rb.id, "R0": earlier.id, "A1": a1.id, "B1": b1.id, "tokA1": a1.token,
            "tokB1": b1.token, "V": r.questionnaire_version_id, "spare": spare.id,
            "spare_token": _token_ids_of(spare)[-1]}
+    responses = Counter({(round_id, code): n for round_id, code, n in db.session.execute(
+        select(Response.round_id, Unit.code, func.count()).join(Unit, Response.unit_id == Unit.id)
+        .group_by(Response.round_id, Unit.code))})
     return Walk(ids=ids, rounds=rounds, reach=reach, clients=clients, tokens=tokens, csrf=csrf,
-                unit_names=all_units)
+                unit_names=all_units, responses=responses)
 
 
 def _token_ids_of(user) -> list[int]:
@@ -545,6 +550,15 @@ def _body_text(reply) -> str | None:
     return None
 
 
+def _own_responses(walk: Walk, case: Case) -> int:
+    """The responses of the case's round within the scope it asks for (?unit=, else the identity's units)."""
+    code = _query(case).get("unit")
+    reach = walk.reach[case.identity]
+    codes = _subtree(code) if code else reach.units
+    return sum(n for (round_id, unit_code), n in walk.responses.items()
+               if round_id == case.values["round_id"] and unit_code in codes)
+
+
 def _check_staff(walk: Walk, case: Case, reply, drawn: Drawn, pdf_text: dict) -> list[str]:
     """What a staff identity got: nothing outside its own units."""
     reach = walk.reach[case.identity]
@@ -577,6 +591,9 @@ def _check_staff(walk: Walk, case: Case, reply, drawn: Drawn, pdf_text: dict) ->
             problems.append("results compared with a hidden round")
         if not {r.name for r in context["earlier_rounds"]} <= names:
             problems.append("comparison picker lists a hidden round")
+        if context["report"].methodology.n_rows != _own_responses(walk, case):
+            problems.append(f"results count {context['report'].methodology.n_rows} responses, "
+                            f"not the {_own_responses(walk, case)} of the staff's units")
     for name, rows in drawn.charts:
         domains = {getattr(r, "domain", getattr(r, "unit", None)) for r in rows}
         if any(outside(d) for d in domains):
@@ -592,6 +609,8 @@ def _check_staff(walk: Walk, case: Case, reply, drawn: Drawn, pdf_text: dict) ->
         for row in body.get("results", []):
             if outside(row["domain"]):
                 problems.append(f"API row of {row['domain']}")
+        if "methodology" in body and body["methodology"]["responses"] != _own_responses(walk, case):
+            problems.append(f"API counts {body['methodology']['responses']} responses")
         if "rows" in body:  # progress
             unit_rows = [row for row in body["rows"] if row["kind"] == "unit"]
             if any(outside(row["code"]) for row in unit_rows):
