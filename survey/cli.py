@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
@@ -17,8 +18,9 @@ from .exceptions import SetupError
 from .extensions import db
 from .migrate import upgrade_database
 from .models import Round, User
+from .models.types import utcnow
 from .models.user import ROLES
-from .services import demo, export
+from .services import demo, export, privacy
 from .services.questionnaires import import_questionnaire_file
 from .services.qr import poster_pdf, qr_png, qr_svg
 from .services.tables import TableError
@@ -28,7 +30,8 @@ from .services.rounds import channel_posters, channel_url
 
 def register(app: Flask) -> None:
     for command in (init_db, demo_command, create_admin, import_questionnaire, export_responses,
-                    posters, qr_codes, import_units_command, import_population_command):
+                    posters, qr_codes, import_units_command, import_population_command,
+                    purge_technical_data, delete_round_command):
         app.cli.add_command(command)
 
 
@@ -178,3 +181,73 @@ def import_population_command(file: Path) -> None:
     """Replace population figures (unit code, gender, age group, population) from CSV or Excel."""
     result = _import_table(import_population, file)
     click.echo(f"population: {result['cells']} cells for {result['units']} units")
+
+
+# --- privacy: retention and deletion (messages in Chinese, for the office's operators) ---
+
+def _beijing(moment) -> str:
+    return moment.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
+
+
+@click.command("purge-technical-data")
+@with_appcontext
+@click.option("--dry-run", is_flag=True, help="Only list what would be purged; change nothing.")
+def purge_technical_data(dry_run: bool) -> None:
+    """Clear device and network hashes of rounds closed longer ago than
+    TECHNICAL_DATA_RETENTION_DAYS (run daily, e.g. from cron)."""
+    days = current_app.config["TECHNICAL_DATA_RETENTION_DAYS"]
+    retention = timedelta(days=days)
+    purged = privacy.purge_technical_data(db.session, utcnow(), retention, dry_run=dry_run)
+    rehashed = privacy.hash_raw_device_ids(db.session, current_app.config["SECRET_KEY"], dry_run=dry_run)
+    db.session.commit()
+    verb = "将清除" if dry_run else "已清除"
+    click.echo(f"保留期限：轮次关闭后 {days} 天。" + ("（试运行，未做任何更改）" if dry_run else ""))
+    for item in purged:
+        click.echo(f"轮次 {item.round_id}「{item.name}」（{_beijing(item.closed_at)} 关闭）："
+                   f"{verb} {item.responses} 份答卷的设备与网络标识。")
+    if not purged:
+        click.echo("没有到期需要清除技术数据的轮次。")
+    if rehashed:
+        click.echo(f"{rehashed} 份答卷存有旧版本保存的原始设备标识，"
+                   + ("将改存为密钥散列。" if dry_run else "已改存为密钥散列。"))
+
+
+@click.command("delete-round")
+@with_appcontext
+@click.argument("round_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask before deleting.")
+@click.option("--archive", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the round's data first (default: round-ID-archive-TIME.zip here).")
+def delete_round_command(round_id: int, yes: bool, archive: Path | None) -> None:
+    """Export a closed round's data to a zip file, then delete the round with
+    its responses, answers, channels and quotas (audited)."""
+    round_ = db.session.get(Round, round_id) if 1 <= round_id <= 2**31 - 1 else None
+    if round_ is None:
+        raise click.ClickException(f"没有编号为 {round_id} 的轮次。")
+    now = utcnow()
+    if round_.state_at(now) != "closed":
+        raise click.ClickException(f"轮次 {round_id}「{round_.name}」尚未关闭；只能删除已关闭的轮次。")
+    contents = privacy.round_contents(db.session, round_)
+    if not yes:
+        click.confirm(f"先导出再删除轮次 {round_id}「{round_.name}」及其 {contents.responses} 份答卷，"
+                      "删除后无法恢复。继续吗？", abort=True)
+    data = privacy.build_archive(db.session, round_, now)
+    path = archive or Path(data.filename)
+    try:
+        with path.open("xb") as fh:  # never overwrite an earlier archive
+            fh.write(data.data)
+    except FileExistsError:
+        raise click.ClickException(f"{path} 已存在，未做任何更改；请用 --archive 指定另一个文件。") from None
+    except OSError as exc:
+        raise click.ClickException(f"无法写入 {path}：{exc.strerror}；未做任何更改。") from None
+    privacy.record_export(db.session, None, round_, data, now)
+    name = round_.name
+    try:
+        deleted = privacy.delete_round(db.session, None, round_, confirm_name=round_.name, now=now)
+    except privacy.DeletionRefused as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"已将轮次 {round_id}「{name}」的全部数据导出到 {path}（{data.responses} 份答卷）。")
+    click.echo(f"已删除该轮次及其 {deleted.responses} 份答卷、{deleted.answers} 条答案、"
+               f"{deleted.channels} 个二维码渠道、{deleted.quotas} 项配额。")

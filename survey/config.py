@@ -50,6 +50,10 @@ class Config:
     #: The site is served only over HTTPS (``MINYI_HTTPS_ONLY``): cookies are
     #: always ``Secure``, even if the proxy does not say the request was HTTPS.
     HTTPS_ONLY = False
+    #: Days after a round closes that its responses' technical data (device
+    #: and network hashes) are kept for checking bursts; then
+    #: ``flask purge-technical-data`` clears them (``MINYI_TECHNICAL_DATA_RETENTION_DAYS``).
+    TECHNICAL_DATA_RETENTION_DAYS = 90
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -108,6 +112,13 @@ def load_config(instance_path: Path, environ: Mapping[str, str], given: Mapping[
             raise ValueError("MINYI_TRUSTED_PROXIES must be a whole number (0: no reverse proxy)") from None
         if settings["TRUSTED_PROXIES"] < 0:
             raise ValueError("MINYI_TRUSTED_PROXIES must be 0 or more")
+    if "TECHNICAL_DATA_RETENTION_DAYS" not in given and environ.get("MINYI_TECHNICAL_DATA_RETENTION_DAYS", "").strip():
+        try:
+            settings["TECHNICAL_DATA_RETENTION_DAYS"] = int(environ["MINYI_TECHNICAL_DATA_RETENTION_DAYS"])
+        except ValueError:
+            raise ValueError("MINYI_TECHNICAL_DATA_RETENTION_DAYS must be a whole number of days") from None
+        if not 0 <= settings["TECHNICAL_DATA_RETENTION_DAYS"] <= 36500:
+            raise ValueError("MINYI_TECHNICAL_DATA_RETENTION_DAYS must be from 0 to 36500")
     if "HTTPS_ONLY" not in given and environ.get("MINYI_HTTPS_ONLY", "").strip():
         settings["HTTPS_ONLY"] = environ["MINYI_HTTPS_ONLY"].strip().lower() in ("1", "true", "yes", "on")
     settings.update(given)

@@ -29,6 +29,7 @@ from .bulkread import collector_paused
 FIXED_COLUMNS = [
     "response_id", "unit_code", "unit_name", "channel_id", "channel_site",
     "started_at", "submitted_at", "duration_seconds", "status", "screened_out_by", "quality_flags",
+    "voided",
 ]
 # Answers the database hands over as JSON text (a list; a number on PostgreSQL).
 _JSON_TYPES = ("multiple_choice", "number")
@@ -86,6 +87,10 @@ def _flags_text(raw: str | None) -> str:
     return ";".join(json.loads(raw) or []) if raw else ""
 
 
+def _yes_no(value: object) -> str:
+    return "yes" if value else "no"
+
+
 @collector_paused()
 def response_table(session: Session, round_: Round) -> ResponseTable:
     """The round's responses in submission (id) order."""
@@ -97,12 +102,13 @@ def response_table(session: Session, round_: Round) -> ResponseTable:
     result = session.connection().execute(
         select(Response.id, Response.unit_id, Response.channel_id, Response.started_at, Response.submitted_at,
                Response.status, Response.screened_out_by, cast(Response.quality_flags, Text),
+               Response.voided_at.is_not(None),
                *(Response.answer_data[q.id].as_string() for q in questions))
         .where(Response.round_id == round_.id)
         .order_by(Response.id)
     ).all()
     raw = list(zip(*result)) if result else [()] * (len(FIXED_COLUMNS) - 3 + len(questions))
-    ids, unit_ids, channel_ids, started, submitted, status, screened_by, flags, *answers = raw
+    ids, unit_ids, channel_ids, started, submitted, status, screened_by, flags, voided, *answers = raw
     columns = [
         [str(i) for i in ids],
         _mapped(unit_ids, lambda u: units[u][0]),
@@ -115,6 +121,7 @@ def response_table(session: Session, round_: Round) -> ResponseTable:
         _mapped(status, str),
         _mapped(screened_by, lambda s: s or ""),
         _mapped(flags, _flags_text),
+        _mapped(voided, _yes_no),  # voided on review: no rate counts it
         *(_mapped(values, partial(_answer_text, q)) for q, values in zip(questions, answers)),
     ]
     return ResponseTable(FIXED_COLUMNS + [q.column for q in questions], columns)
