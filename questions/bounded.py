@@ -84,9 +84,13 @@ def read_yaml(text: str, source: str = "<text>") -> Any:
         raise QuestionnaireFileError(source, "too_large",
                                      f"the file is larger than {MAX_FILE_CHARACTERS // 1024} KB",
                                      limit=MAX_FILE_CHARACTERS)
-    loader = _BoundedLoader(text)
+    loader = None
     try:
+        loader = _BoundedLoader(text)  # reads (and checks) the characters already
         data = loader.get_single_data()
+    except yaml.reader.ReaderError:
+        raise QuestionnaireFileError(source, "characters", "the file contains control characters or "
+                                     "characters YAML does not allow") from None
     except _Limit as exc:
         what = {"too_deep": f"nested more than {exc.limit} levels deep",
                 "too_many_values": f"more than {exc.limit} values"}[exc.reason]
@@ -103,7 +107,8 @@ def read_yaml(text: str, source: str = "<text>") -> Any:
         raise QuestionnaireFileError(source, "too_deep", f"the file is nested more than {MAX_DEPTH} levels deep",
                                      limit=MAX_DEPTH) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     check_definition(data, source)
     return data
 

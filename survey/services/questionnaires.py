@@ -66,6 +66,8 @@ def file_error_message(exc: QuestionnaireFileError) -> str:
     if exc.reason == "text_too_long":
         return _("%(file)s: %(where)s: a text is longer than %(max)s characters.", file=exc.source, where=where,
                  max=exc.limit)
+    if exc.reason == "characters" and not where:
+        return _("%(file)s: the file contains control characters.", file=exc.source)
     if exc.reason == "characters":
         return _("%(file)s: %(where)s: a text contains control characters.", file=exc.source, where=where)
     if exc.reason == "value_type":
