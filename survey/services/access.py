@@ -1,8 +1,25 @@
-"""Who may see what. Office administrators see everything; unit staff see
-their own unit and the units under it; viewers see everything, read-only.
+"""Who may see what, decided here for every console page, chart, download
+and API answer. Office administrators see everything; viewers see
+everything, read-only; unit staff see their own unit and the units under it.
 
-Views ask here, never decide themselves; a unit outside the user's reach is
-answered with 404 so that URL guessing learns nothing.
+The decisions views ask:
+
+* a round: ``visible_round`` / ``can_see_round`` (it covers one of the user's units);
+* a unit (``?unit=CODE``), a channel, quotas, communities: ``can_see_unit``,
+  ``can_see_channel``, ``visible_quotas``, ``visible_communities``;
+* a round's results: ``scope_for(session, user, round, unit_code, compare_id)``
+  gives a ``ResultScope`` -- the unit the figures are about, the unit codes
+  whose rows may be shown, and the round to compare with (one the user may
+  see) -- and every results view takes its rows, ranking, weak items,
+  changes and chart data through it. Staff never get the overall
+  (whole-area) rows unless the round's whole area is theirs;
+* downloads of raw answers: ``can_download_raw`` (the office's only);
+* changes: ``can_change`` (set-up), ``can_change_unit`` and
+  ``can_add_site_channels`` (QR site channels).
+
+Views never decide themselves; anything outside the user's reach is
+answered 404, so that URL guessing learns nothing. tests/survey/test_route_walk.py
+walks every route as every role against these decisions.
 """
 
 from __future__ import annotations
@@ -15,6 +32,7 @@ from sqlalchemy.orm import Session
 from analysis.ranking import RankedUnit
 from analysis.report import ChangeRow, IndicatorResult, Report, WeakItem
 
+from ..input_guard import parse_id
 from ..models import Channel, Round, RoundQuota, Unit, User
 
 WRITE_ROLES = ("admin",)
@@ -89,9 +107,6 @@ def visible_channels(session: Session, user: User, round_) -> list:
 
 # --- the decisions every console and API view asks --------------------------
 
-#: Row ids are 1 .. 2**31 - 1 (the ``id`` URL converter's range): a number
-#: outside it is no row, and asking the database for it would be an error.
-MAX_ID = 2**31 - 1
 #: Longest unit code the database stores (``units.code``).
 MAX_CODE_LENGTH = 64
 
@@ -109,7 +124,7 @@ class BadScopeRequest(ValueError):
 def visible_round(session: Session, user: User, round_id: int | str | None) -> Round | None:
     """The round with this id if the user may see it; None otherwise (also
     for ids that are no row id at all)."""
-    number = _row_id(round_id)
+    number = parse_id(str(round_id)) if round_id is not None else None
     round_ = session.get(Round, number) if number is not None else None
     return round_ if round_ is not None and can_see_round(session, user, round_) else None
 
@@ -157,18 +172,6 @@ def sees_whole_round(session: Session, user: User, round_: Round) -> bool:
     within their own units."""
     ids = visible_unit_ids(session, user)
     return ids is None or round_.unit_id in ids
-
-
-def _row_id(value: int | str | None) -> int | None:
-    """A row id from a URL or query value; None when it is no id."""
-    if isinstance(value, str):
-        value = value.strip()
-        if not (value.isascii() and value.isdigit()) or len(value) > 10:
-            return None
-        value = int(value)
-    if value is None or not 1 <= value <= MAX_ID:
-        return None
-    return value
 
 
 def _unit_by_code(session: Session, code: str) -> Unit | None:
