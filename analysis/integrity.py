@@ -156,9 +156,9 @@ def score(facts: ResponseFacts, rules: IntegrityRules = IntegrityRules(),
                 clusters.append(members)
 
     for members in _churn(facts.network, facts.device, facts.submitted, rules):
+        figures = {"devices": len({facts.device[j] for j in members}), "minutes": rules.window_seconds / 60}
         for i in members:
-            found[facts.ids[i]]["device_churn"] = {"devices": len({facts.device[j] for j in members}),
-                                                    "minutes": rules.window_seconds / 60}
+            found[facts.ids[i]]["device_churn"] = figures
 
     keyed = [(facts.channel[i], facts.pattern[i]) for i in range(n)]
     for members in _bursts(keyed, facts.submitted, rules.duplicate_count - 1, rules.duplicate_window_seconds):
@@ -189,14 +189,15 @@ def _bursts(keys: Sequence, times: Sequence[float], limit: int | dict, window: f
         if len(indices) <= most:
             continue
         indices.sort(key=lambda i: times[i])
-        marked: set[int] = set()
+        marked: list[int] = []
         start = 0
         for end in range(len(indices)):
             while times[indices[end]] - times[indices[start]] > window:
                 start += 1
             if end - start + 1 > most:
-                marked.update(range(start, end + 1))
-        runs.extend(_consecutive(sorted(marked), indices))
+                # Mark each position once: linear even when one key holds everything.
+                marked.extend(range(max(start, marked[-1] + 1 if marked else 0), end + 1))
+        runs.extend(_consecutive(marked, indices))
     return runs
 
 
@@ -222,7 +223,7 @@ def _churn(networks, devices, times, rules: IntegrityRules) -> list[list[int]]:
         if len({devices[i] for i in indices}) < rules.churn_devices:
             continue
         indices.sort(key=lambda i: times[i])
-        marked: set[int] = set()
+        marked: list[int] = []
         start = 0
         seen: Counter = Counter()
         for end in range(len(indices)):
@@ -233,8 +234,8 @@ def _churn(networks, devices, times, rules: IntegrityRules) -> list[list[int]]:
                     del seen[devices[indices[start]]]
                 start += 1
             if len(seen) >= rules.churn_devices:
-                marked.update(range(start, end + 1))
-        runs.extend(_consecutive(sorted(marked), indices))
+                marked.extend(range(max(start, marked[-1] + 1 if marked else 0), end + 1))
+        runs.extend(_consecutive(marked, indices))
     return runs
 
 

@@ -1,6 +1,6 @@
 """Responses and their answers. Respondents are anonymous by construction:
-no name, phone or IP is stored, only a random device cookie and a keyed hash
-of the network prefix (for spotting bursts, never reversible to an address).
+no name, phone or IP is stored, only keyed hashes of the device cookie and of
+the network prefix (for spotting bursts, never reversible to an address).
 """
 
 from __future__ import annotations

@@ -284,7 +284,8 @@ def _fingerprint(session: Session, round_: Round) -> tuple:
     ).one()
     units = hash(tuple(session.execute(
         select(Unit.id, Unit.code, Unit.name, Unit.parent_id, Unit.level).order_by(Unit.id)).all()))
-    return (round_.id, count, newest, tuple(population), units, round_.questionnaire_version.checksum,
+    # created_at: SQLite may give a new round the id of a deleted one.
+    return (round_.id, round_.created_at, count, newest, tuple(population), units, round_.questionnaire_version.checksum,
             json.dumps(round_.targets, sort_keys=True), json.dumps(sorted(round_.excluded_flags)),
             round_.min_verdict_respondents, round_.min_weighting_cell, round_.flags_revision)
 
