@@ -4,6 +4,7 @@ methodology; and the downloads (PDF report, workbook, raw CSV)."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 from flask import abort, make_response, render_template, request
 from flask_login import current_user, login_required
@@ -49,6 +50,19 @@ def _report(round_: Round, scope: access.ResultScope):
         abort(400)
 
 
+def _with_flagged(round_: Round, scope: access.ResultScope, report) -> dict | None:
+    """(domain, indicator) -> the row computed with every flagged response
+    counted, to show beside each rate; None when no flagged response was left out."""
+    if not any(report.methodology.exclusions.get(flag) for flag in round_.excluded_flags):
+        return None
+    options = replace(_options(scope), excluded_flags=(), compare_to=None)
+    try:
+        report, _ = reporting.round_report(db.session, round_, options)
+    except (SetupError, ValueError):
+        abort(400)
+    return {(r.domain, r.key): r for r in (*report.overall, *report.by_street, *report.by_unit) if scope.shows(r.domain)}
+
+
 @bp.get("/rounds/<id:round_id>/results")
 @login_required
 def results(round_id: int):
@@ -57,6 +71,7 @@ def results(round_id: int):
     report, meta = _report(round_, scope)
     return render_template(
         "console/results.html",
+        with_flagged=_with_flagged(round_, scope, report),
         round=round_,
         report=scoped_report(db.session, round_, _options(scope), report, scope),
         meta=meta,
