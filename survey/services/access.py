@@ -5,8 +5,8 @@ everything, read-only; unit staff see their own unit and the units under it.
 The decisions views ask:
 
 * a round: ``visible_round`` / ``can_see_round`` (it covers one of the user's units);
-* a unit (``?unit=CODE``), a channel, quotas, communities: ``can_see_unit``,
-  ``can_see_channel``, ``visible_quotas``, ``visible_communities``;
+* a unit (``?unit=CODE``), a channel (its unit), quotas, communities:
+  ``can_see_unit``, ``visible_channels``, ``visible_quotas``, ``visible_communities``;
 * a round's results: ``scope_for(session, user, round, unit_code, compare_id)``
   gives a ``ResultScope`` -- the unit the figures are about, the unit codes
   whose rows may be shown, and the round to compare with (one the user may
@@ -33,7 +33,7 @@ from analysis.ranking import RankedUnit
 from analysis.report import ChangeRow, IndicatorResult, Report, WeakItem
 
 from ..input_guard import parse_id
-from ..models import Channel, Round, RoundQuota, Unit, User
+from ..models import Round, RoundQuota, Unit, User
 
 WRITE_ROLES = ("admin",)
 
@@ -143,10 +143,6 @@ def visible_communities(session: Session, user: User) -> list[Unit]:
     if ids is not None:
         query = query.where(Unit.id.in_(ids))
     return list(session.scalars(query))
-
-
-def can_see_channel(session: Session, user: User, channel: Channel) -> bool:
-    return can_see_unit(session, user, channel.unit)
 
 
 def can_add_site_channels(user: User) -> bool:

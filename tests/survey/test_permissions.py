@@ -215,3 +215,43 @@ def test_sessions_expire_and_deactivation_ends_them(app):
     world_viewer.active = False
     db.session.commit()
     assert client.get("/console/").status_code == 302  # signed out at the next request
+
+
+def test_result_scope_decisions(app):
+    """``access.scope_for``: the one place that decides a results view's unit, rows and comparison."""
+    from survey.services import access
+    from tests.survey.consolekit import make_user, unit
+
+    world = build_world()
+    r, rb = world.district_round, world.street_b_round
+    staff_district = make_user("staff_d", "staff", unit("D01"))
+    users = {**world.users, "staff_d": staff_district}
+
+    def scope(name, round_, unit_code=None, compare=None):
+        return access.scope_for(db.session, users[name], round_, unit_code, compare)
+
+    # Office: the whole area, every row; ?unit= narrows to that unit's subtree.
+    assert scope("viewer", r).unit is None and scope("viewer", r).shows(None) and scope("viewer", r).codes is None
+    narrowed = scope("admin", r, "D01-S02")
+    assert narrowed.unit.code == "D01-S02" and not narrowed.shows(None)
+    assert narrowed.shows("D01-S02-C03") and not narrowed.shows("D01-S01-C01")
+    # Staff: their own unit, never the overall rows -- unless the round's whole area is theirs.
+    a = scope("staff_a", r)
+    assert a.unit.code == "D01-S01" and not a.shows(None) and a.shows("D01-S01-C02") and not a.shows("D01-S02")
+    assert scope("staff_b", rb).unit.code == "D01-S02-C01" and not scope("staff_b", rb).shows("D01-S02-C02")
+    assert scope("staff_d", rb).unit is None and scope("staff_d", rb).shows(None)
+    # Out of reach (404): another street's round, unit or comparison, and ids that are no round.
+    for name, round_, code, compare in (("staff_a", rb, None, None), ("staff_a", r, "D01-S02", None),
+                                        ("staff_b", r, "D01-S02", None), ("staff_a", r, None, str(rb.id)),
+                                        ("admin", r, "NO-SUCH", None), ("admin", r, "x" * 65, None),
+                                        ("admin", r, None, "2147483648"), ("admin", r, None, "99999")):
+        with pytest.raises(access.OutOfReach):
+            scope(name, round_, code, compare)
+    # Malformed (400): a comparison that is no number, or the round itself.
+    for compare in ("last", "-1", str(r.id)):
+        with pytest.raises(access.BadScopeRequest):
+            scope("admin", r, None, compare)
+    assert scope("staff_b", r, None, str(rb.id)).compare == rb
+    # The comparison picker: the rounds the user may see, the round itself left out.
+    assert access.visible_rounds(db.session, users["staff_a"], besides=r) == []
+    assert access.visible_rounds(db.session, users["staff_b"], besides=r) == [rb]
