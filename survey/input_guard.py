@@ -182,6 +182,8 @@ def _json_problem() -> str | None:
         return "characters"
     if "\x00" in text or "\\u0000" in text.lower():
         return "characters"
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return None
     depth = deepest = 0
     for char in text:  # brackets inside strings only make this stricter
         if char in "[{":

@@ -4,6 +4,8 @@ problem named by row, in Chinese."""
 from __future__ import annotations
 
 import io
+import re
+import zipfile
 
 import pytest
 from openpyxl import Workbook
@@ -128,3 +130,104 @@ def test_import_commands(app, runner, tmp_path):
     result = runner.invoke(args=["import-population", str(pop)])
     assert result.exit_code != 0 and "第3行" in result.output and "nothing imported" in result.output
     assert _count(PopulationCell) == 0
+
+
+# -- bounds (issue 9): every file read is bounded, every refusal names the row ----------
+
+def _bomb_xlsx(rows: int, dimension: bool) -> bytes:
+    """An .xlsx of a few hundred KB whose one sheet holds ``rows`` rows."""
+    book = Workbook()
+    book.active.append(["code", "name"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for member in source.infolist():
+            body = source.read(member.filename)
+            if member.filename == "xl/worksheets/sheet1.xml":
+                head = re.sub(rb'<dimension ref="[^"]*"\s*/>', b"", body[:body.index(b"<sheetData")])
+                if dimension:
+                    head = head.replace(b"<sheetViews>", f'<dimension ref="A1:B{rows}"/><sheetViews>'.encode(), 1)
+                cells = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>C{r}</t></is></c></row>'
+                                for r in range(1, rows + 1))
+                body = head + f"<sheetData>{cells}</sheetData></worksheet>".encode()
+            archive.writestr(member, body)
+    return out.getvalue()
+
+
+def test_a_bare_cr_ends_a_row(app):
+    import_units(db.session, "units.csv", "编码,名称,上级编码\rZ9,新区,\rZ9-S1,新街道,Z9\r".encode())
+    assert db.session.scalars(select(Unit).where(Unit.code == "Z9-S1")).one().parent.code == "Z9"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("编码,名称,上级编码\nZ9," + "长" * 140_000 + ",\n", "第2行"),  # past csv's own field limit
+        ("编码,名称,上级编码\nZ9," + "长" * 600 + ",\n", "500"),
+        ("编码,名称,上级编码\nZ9,新\x00区,\n", "控制字符"),
+        ("编码,名称,上级编码\n" + "Z" * 65 + ",新区,\n", "64"),
+        ("编码,名称,上级编码\n" + "".join(f"Z{i},区{i},\n" for i in range(20_001)), "20000"),
+        ("编码,名称,上级编码\nZ9,新区," + ",".join(["x"] * 60) + "\n", "50"),
+    ],
+)
+def test_table_bounds_name_the_row_and_change_nothing(app, content, expected):
+    with pytest.raises(TableError) as raised:
+        import_units(db.session, "units.csv", content.encode())
+    assert expected in str(raised.value)
+    assert _count(Unit) == 0
+
+
+def test_population_beyond_any_unit_is_refused(app):
+    import_units(db.session, "units.csv", UNITS_CSV.encode())
+    with pytest.raises(TableError, match="第2行"):
+        import_population(db.session, "p.csv", "单位编码,性别,年龄组,人口\nD9-S1-C1,男,18-29,99999999999999999999\n".encode())
+    assert _count(PopulationCell) == 0
+
+
+@pytest.mark.parametrize("dimension", [True, False])
+def test_an_xlsx_expanding_to_200000_rows_is_refused_quickly(app, dimension):
+    import time
+
+    data = _bomb_xlsx(200_000, dimension)
+    assert len(data) < 2 * 1024 * 1024
+    started = time.monotonic()
+    with pytest.raises(TableError) as raised:
+        import_units(db.session, "units.xlsx", data)
+    assert time.monotonic() - started < 10
+    assert "20000" in str(raised.value) or "MB" in str(raised.value)
+    assert _count(Unit) == 0
+
+
+def test_an_xlsx_declaring_a_huge_expansion_is_refused_unread(app):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"<worksheet/>")
+    data = bytearray(out.getvalue())
+    entry = data.rfind(b"PK\x01\x02")  # central directory: uncompressed size at offset 24
+    data[entry + 24:entry + 28] = (3_000_000_000).to_bytes(4, "little")
+    with pytest.raises(TableError, match="MB"):
+        import_units(db.session, "units.xlsx", bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("questions: " + "[" * 5000 + "]" * 5000, "20 层"),
+        ("\n".join(["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+                   + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]), "50000"),
+        ('code: "x\\0"\n', "控制字符"),
+        ("code: x\nversion: 2024-01-01\n", "引号"),
+        ("code: [\n", "YAML"),
+    ],
+)
+def test_questionnaire_files_are_read_within_bounds(app, content, expected):
+    from survey.exceptions import SetupError
+    from survey.services.questionnaires import read_questionnaire_file
+
+    with pytest.raises(SetupError) as raised:
+        read_questionnaire_file("q.yaml", content.encode())
+    assert expected in str(raised.value)
+    with pytest.raises(SetupError, match="UTF-8"):
+        read_questionnaire_file("q.yaml", b"\xff\xfe\x00")
