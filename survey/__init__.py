@@ -33,6 +33,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
+    from .services import login_throttle
+
+    login_throttle.init_app(app)
     from .i18n import init_i18n
 
     init_i18n(app, babel)

@@ -10,17 +10,16 @@ from zoneinfo import ZoneInfo
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
 from questions import QuestionnaireError
 
 from .exceptions import SetupError
 from .extensions import db
 from .migrate import upgrade_database
-from .models import Round, User
+from .models import Round
 from .models.types import utcnow
 from .models.user import ROLES
-from .services import demo, export, privacy
+from .services import demo, export, privacy, users
 from .services.questionnaires import import_questionnaire_file
 from .services.qr import poster_pdf, qr_png, qr_svg
 from .services.tables import TableError
@@ -38,9 +37,18 @@ def register(app: Flask) -> None:
 @click.command("init-db")
 @with_appcontext
 def init_db() -> None:
-    """Create or upgrade the database schema (Alembic migrations)."""
+    """Create or upgrade the database schema (Alembic migrations). While no
+    account exists, also print a new one-time setup code for the first
+    administrator's page (/console/welcome); earlier codes stop working."""
     upgrade_database(current_app)
     click.echo("Database is at the latest schema.")
+    code = users.issue_setup_code(db.session)
+    db.session.commit()
+    if code is not None:
+        base = current_app.config["PUBLIC_BASE_URL"]
+        click.echo(f"No account exists yet. Open {base}/console/welcome and enter this one-time setup code:")
+        click.echo(f"    {code}")
+        click.echo("(or create the account here with: flask --app wsgi create-admin USERNAME)")
 
 
 @click.command("demo")
@@ -67,14 +75,14 @@ def demo_command(days: int, responses: int) -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True)
 def create_admin(username: str, password: str, role: str) -> None:
-    """Create an office account (administrator by default)."""
-    if len(password) < 8:
-        raise click.ClickException("the password must have at least 8 characters")
-    if db.session.scalar(select(User).where(User.username == username)) is not None:
-        raise click.ClickException(f"user {username!r} already exists")
-    user = User(username=username, role=role)
-    user.set_password(password)
-    db.session.add(user)
+    """Create an office account (administrator by default; staff accounts,
+    which need a unit, are made on the Accounts page)."""
+    if role == "staff":
+        raise click.ClickException("unit staff need a unit: create them on the Accounts page")
+    try:
+        users.create_user(db.session, None, username=username, password=password, role=role)
+    except users.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"Created {role} {username!r}.")
 

@@ -54,6 +54,17 @@ class Config:
     #: and network hashes) are kept for checking bursts; then
     #: ``flask purge-technical-data`` clears them (``MINYI_TECHNICAL_DATA_RETENTION_DAYS``).
     TECHNICAL_DATA_RETENTION_DAYS = 90
+    #: Where sign-in attempts are counted (``MINYI_RATELIMIT_STORAGE_URI``):
+    #: ``redis://host:6379/0`` in production, so every worker and machine
+    #: shares the counts; ``memory://`` counts in each process (demo, tests).
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STRATEGY = "moving-window"
+    #: Failed sign-ins allowed per account name (from any address) and per
+    #: client address (for any names) before the sign-in answers 429; wrong
+    #: first-administrator setup codes per address (Flask-Limiter notation).
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    LOGIN_LIMIT_PER_ADDRESS = "20 per 15 minutes"
+    SETUP_CODE_LIMIT_PER_ADDRESS = "5 per 15 minutes"
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -121,7 +132,13 @@ def load_config(instance_path: Path, environ: Mapping[str, str], given: Mapping[
             raise ValueError("MINYI_TECHNICAL_DATA_RETENTION_DAYS must be from 0 to 36500")
     if "HTTPS_ONLY" not in given and environ.get("MINYI_HTTPS_ONLY", "").strip():
         settings["HTTPS_ONLY"] = environ["MINYI_HTTPS_ONLY"].strip().lower() in ("1", "true", "yes", "on")
+    if "RATELIMIT_STORAGE_URI" not in given and environ.get("MINYI_RATELIMIT_STORAGE_URI", "").strip():
+        settings["RATELIMIT_STORAGE_URI"] = environ["MINYI_RATELIMIT_STORAGE_URI"].strip()
     settings.update(given)
     settings["PUBLIC_BASE_URL"] = settings["PUBLIC_BASE_URL"].rstrip("/")
     settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(settings["SQLALCHEMY_DATABASE_URI"])
+    storage_uri = settings.get("RATELIMIT_STORAGE_URI", Config.RATELIMIT_STORAGE_URI)
+    if storage_uri.startswith(("redis://", "rediss://")) and "RATELIMIT_STORAGE_OPTIONS" not in settings:
+        # A Redis that does not answer must not hold a sign-in for long (the throttle then counts locally).
+        settings["RATELIMIT_STORAGE_OPTIONS"] = {"socket_connect_timeout": 2, "socket_timeout": 2}
     return settings

@@ -82,6 +82,8 @@ def app(migrated_app):
             db.session.execute(delete(table))
         db.session.commit()
         db.session.remove()
+    # Sign-in attempts are counted per app (memory): each test starts with none.
+    migrated_app.extensions["minyi_login_throttle"].reset()
 
 
 @pytest.fixture

@@ -66,6 +66,8 @@ class UserForm(FlaskForm):
 
 
 class FirstAdminForm(FlaskForm):
+    #: Printed by ``flask init-db``: only someone who installed the site can claim it.
+    setup_code = StringField(_l("Setup code"), validators=[DataRequired(), Length(max=40)])
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
     password = _new_password(_l("Password"))
     confirm = PasswordField(_l("Password again"), validators=[
@@ -74,6 +76,15 @@ class FirstAdminForm(FlaskForm):
 
 class PasswordResetForm(FlaskForm):
     password = _new_password(_l("New password"))
+
+
+class PasswordChangeForm(FlaskForm):
+    """A signed-in user's own password."""
+
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    password = _new_password(_l("New password"))
+    confirm = PasswordField(_l("New password again"), validators=[
+        DataRequired(), EqualTo("password", message=_l("The two passwords differ."))])
 
 
 class MultiCheckboxField(SelectMultipleField):

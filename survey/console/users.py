@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import Unit, User
 from ..services import audit, users
 from . import bp
-from .auth import admin_only
+from .auth import SESSION_VERSION_KEY, admin_only
 from .forms import ConfirmForm, PasswordResetForm, UserForm, choices
 
 
@@ -91,6 +91,9 @@ def reset_account_password(user_id: int):
         return _accounts_page(problems=[str(e) for errs in form.errors.values() for e in errs], status=422)
     users.reset_password(db.session, current_user, user, form.password.data)
     db.session.commit()
+    if user.id == current_user.id:
+        # Resetting one's own password ends one's other sessions, not this one.
+        session[SESSION_VERSION_KEY] = user.session_version
     flash(_("New password set for %(name)s.", name=user.username), "info")
     return redirect(url_for("console.accounts"))
 
@@ -100,7 +103,8 @@ def reset_account_password(user_id: int):
 def audit_log():
     """The audit log, newest first, 50 to a page."""
     page = audit.events_page(db.session, request.args.get("page", 1, type=int))
-    return render_template("console/audit.html", page=page)
+    return render_template("console/audit.html", page=page, action_label=audit.action_label,
+                           target_label=audit.target_label, detail_items=audit.detail_items)
 
 
 @bp.get("/audit.csv")

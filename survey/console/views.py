@@ -1,90 +1,19 @@
-"""Office console: sign in, rounds, their QR channels and posters."""
+"""Office console: rounds, their QR channels and posters (signing in: ``auth``)."""
 
 from __future__ import annotations
 
-from flask import (
-    abort,
-    current_app,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
-from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import abort, current_app, make_response, render_template
+from flask_login import current_user
 
-from ..extensions import db, login_manager
-from ..models import User
+from ..extensions import db
 from ..models.types import utcnow
-from ..services import access, accounts, progress, users
+from ..services import access, progress
 from ..services.qr import poster_pdf, qr_png
 from ..services.rounds import channel_posters, channel_url
 from . import bp
 from .auth import can_change, channel_or_404, round_or_404, signed_in
-from .forms import FirstAdminForm, LoginForm, SiteChannelForm, choices
+from .forms import SiteChannelForm, choices
 from .setup import site_channel_choices
-
-
-@login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    # A deactivated account's open sessions end at its next request.
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
-
-
-@bp.route("/login", methods=["GET", "POST"])
-def login():
-    """Sign in with username and password."""
-    if users.needs_first_admin(db.session):
-        return redirect(url_for("console.welcome"))
-    form = LoginForm()
-    if form.validate_on_submit():
-        user = accounts.authenticate(db.session, form.username.data, form.password.data)
-        if user is not None:
-            # Permanent: the session cookie expires after PERMANENT_SESSION_LIFETIME.
-            session.permanent = True
-            login_user(user)
-            return redirect(url_for("console.rounds"))
-        flash(_l("Wrong username or password."), "error")
-    return render_template("console/login.html", form=form), 200 if request.method == "GET" else 401
-
-
-@bp.route("/welcome", methods=["GET", "POST"])
-def welcome():
-    """A fresh install: the first administrator's account, made in the browser
-    (or with ``flask create-admin``). Gone for good once any account exists."""
-    if not users.needs_first_admin(db.session):
-        abort(404)
-    form = FirstAdminForm()
-    problems: list[str] = []
-    if form.validate_on_submit():
-        try:
-            user = users.create_first_admin(db.session, username=form.username.data, password=form.password.data)
-            db.session.commit()
-        except users.AccountError as exc:
-            db.session.rollback()
-            if not users.needs_first_admin(db.session):
-                flash(str(exc), "error")
-                return redirect(url_for("console.login"))
-            problems.append(str(exc))
-        else:
-            session.permanent = True
-            login_user(user)
-            flash(_l("Welcome. Start with the units: import your district's streets and communities."), "ok")
-            return redirect(url_for("console.units"))
-    problems += [str(e) for errors in form.errors.values() for e in errors]
-    status = 200 if request.method == "GET" else 422
-    return render_template("console/welcome.html", form=form, problems=problems), status
-
-
-@bp.post("/logout")
-@login_required
-def logout():
-    logout_user()
-    return redirect(url_for("console.login"))
 
 
 @bp.get("/")

@@ -32,6 +32,9 @@ MATRIX = [
     ("GET", "/console/welcome", None, (404, 404, 404, 404, 404)),
     ("POST", "/console/welcome", {"username": "late", "password": "a-long-password",
                                   "confirm": "a-long-password"}, (404, 404, 404, 404, 404)),
+    # Every account changes its own password (an empty form: 422).
+    ("GET", "/console/password", None, (302, 200, 200, 200, 200)),
+    ("POST", "/console/password", {}, (302, 422, 422, 422, 422)),
     ("GET", "/console/", None, (302, 200, 200, 200, 200)),
     ("GET", "/console/rounds/{R}", None, (302, 200, 200, 200, 200)),
     ("GET", "/console/rounds/{RB}", None, (302, 200, 200, 404, 200)),
