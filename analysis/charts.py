@@ -21,6 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 from scipy import stats
 
 from .fonts import chart_rc
@@ -52,11 +53,22 @@ def _rc() -> dict[str, object]:
 
     Names come from the office (rounds, units, indicators): a ``$`` in one
     must print as a dollar sign, not start a formula (``$\\x$`` would stop
-    the chart from rendering at all). Every Text created under these
-    settings -- titles, tick labels, annotations, legends -- keeps
-    ``parse_math`` off, and so do tick labels made at draw time.
+    the chart from rendering at all). Texts created under these settings
+    keep ``parse_math`` off; :func:`_literal_text` makes sure of it.
     """
     return {**chart_rc(), "text.parse_math": False}
+
+
+def _literal_text(fig: Figure) -> None:
+    """Turn mathtext off on every text of ``fig`` -- titles, tick labels, annotations, legends.
+
+    ``rc_context`` alone is not enough in a threaded server: rcParams are
+    global, and another thread leaving its context restores ``parse_math``
+    while this figure is being built. Done right before drawing, so every
+    text that will be drawn is covered.
+    """
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
 
 
 def _scale(row_kind: str) -> float:
@@ -264,6 +276,7 @@ def figure_png(fig: Figure, dpi: int = 150) -> bytes:
     """The figure as PNG bytes at ``dpi`` (the fonts of :func:`chart_rc` applied)."""
     buf = io.BytesIO()
     with matplotlib.rc_context(_rc()):
+        _literal_text(fig)
         fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
     return buf.getvalue()
 
@@ -272,5 +285,6 @@ def figure_svg(fig: Figure) -> bytes:
     """The figure as SVG bytes, text drawn as paths (no font needed to view it)."""
     buf = io.BytesIO()
     with matplotlib.rc_context(_rc()):
+        _literal_text(fig)
         fig.savefig(buf, format="svg", facecolor="white")
     return buf.getvalue()

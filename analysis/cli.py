@@ -32,7 +32,9 @@ Bad input exits with status 1 (2 for a usage error) and one line on stderr
 naming the problem; there is never a traceback.
 
 Files are read as UTF-8 (with or without a byte-order mark, as Excel writes
-it), falling back to GB18030 for exports from Chinese Excel.
+it), falling back to GB18030 for exports from Chinese Excel. An input file may
+have at most 512 MiB and 5,000,000 data rows; a field longer than the csv
+module's limit (128 KiB) or broken quoting is reported with its line.
 """
 
 from __future__ import annotations

@@ -104,6 +104,7 @@ class Outcome:
     seconds: float
     chinese: bool | None = None  # for error pages: does the page say it in Chinese?
     app_page: bool = True
+    english: bool = False  # an error page in English, as the request asked (?lang=en)
 
 
 @dataclass
@@ -443,20 +444,22 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _page_speaks_chinese(status: int, headers: dict, body: bytes) -> tuple[bool | None, bool]:
-    """(Chinese message?, rendered by the app?) for an error reply; None for a success."""
+def _page_speaks_chinese(status: int, headers: dict, body: bytes) -> tuple[bool | None, bool, bool]:
+    """(Chinese message?, rendered by the app?, English as asked?) for an error reply; None for a success."""
     if status < 400:
-        return None, True
+        return None, True, False
     content_type = headers.get("Content-Type", "")
     text = body.decode("utf-8", "replace")
     if content_type.startswith("application/json"):
         try:
             message = json.loads(text).get("error", "")
         except (ValueError, AttributeError):
-            return False, True
-        return bool(HAN.search(message)), True
+            return False, True, False
+        return bool(HAN.search(message)), True, False
     app_page = 'lang="zh' in text or 'lang="en' in text
-    return bool(HAN.search(text)), app_page
+    if 'lang="en' in text:  # the request asked for English (?lang=en or its cookie)
+        return None, app_page, True
+    return bool(HAN.search(text)), app_page, False
 
 
 def sign_in(conn: Connection, username: str) -> Identity:
@@ -593,8 +596,8 @@ def fuzz(args, port: int, world: dict, rules) -> tuple[Tally, float]:
             local.conn.close()
             tally.add(Outcome(f"closed ({type(exc).__name__})", endpoint, kind, time.perf_counter() - started))
             return
-        chinese, app_page = _page_speaks_chinese(status, reply_headers, data)
-        tally.add(Outcome(status, endpoint, kind, time.perf_counter() - started, chinese, app_page))
+        chinese, app_page, english = _page_speaks_chinese(status, reply_headers, data)
+        tally.add(Outcome(status, endpoint, kind, time.perf_counter() - started, chinese, app_page, english))
         if who == "admin" and status == 302 and "/console/login" in reply_headers.get("Location", ""):
             with admin_lock:  # this administrator was signed out: the next one takes over
                 admin_index[0] += 1
@@ -613,6 +616,7 @@ def report(args, results, before: dict, after: dict, log_path: Path) -> None:
     no_chinese = collections.Counter((o.endpoint, o.status) for o in outcomes
                                      if o.chinese is False and o.app_page and not o.endpoint.startswith("api."))
     api_english = sum(1 for o in outcomes if o.chinese is False and o.endpoint.startswith("api."))
+    english = sum(1 for o in outcomes if o.english)
     not_app = collections.Counter(str(o.status) for o in outcomes if isinstance(o.status, int) and o.status >= 400
                                   and not o.app_page)
     closed = [o for o in outcomes if not isinstance(o.status, int)]
@@ -627,7 +631,8 @@ def report(args, results, before: dict, after: dict, log_path: Path) -> None:
         "backend": args.backend, "requests": len(outcomes), "seconds": round(elapsed, 1),
         "requests_per_second": round(len(outcomes) / elapsed, 1), "status": dict(sorted(statuses.items())),
         "server_errors": len(server_errors), "error_pages_without_chinese": sum(no_chinese.values()),
-        "api_errors_in_english": api_english, "refused_by_gunicorn_itself": dict(not_app),
+        "api_errors_in_english": api_english, "english_pages_as_asked": english,
+        "refused_by_gunicorn_itself": dict(not_app),
         "connections_closed": len(closed), "endpoints": len(endpoints), "payload_kinds": dict(sorted(kinds.items())),
         "latency_ms": {"p50": round(1000 * statistics.median(latencies)),
                        "p95": round(1000 * latencies[int(0.95 * len(latencies))]),
@@ -645,9 +650,11 @@ def report(args, results, before: dict, after: dict, log_path: Path) -> None:
         print(f"    {o.status} {o.endpoint} ({o.kind})")
     print(f"  error pages without a Chinese message: {sum(no_chinese.values())}"
           + (" " + str(dict(no_chinese.most_common(10))) if no_chinese else ""))
-    print(f"  API errors (JSON, English by design): {api_english}")
+    print(f"  API errors (JSON, English by design): {api_english}; error pages in English as asked (?lang=en): "
+          f"{english}")
     print(f"  refused by gunicorn itself (its plain page, before the app): {dict(not_app) or 0}")
-    print(f"  connections the server closed: {len(closed)}")
+    print(f"  connections the server closed: {len(closed)}"
+          + (" " + str(dict(collections.Counter((o.endpoint, o.kind) for o in closed))) if closed else ""))
     print(f"  latency p50 {figures['latency_ms']['p50']} ms, p95 {figures['latency_ms']['p95']} ms, "
           f"max {figures['latency_ms']['max']} ms")
     print(f"  gunicorn error-level log lines: {len(log_lines)}, tracebacks: {len(worker_errors)}")

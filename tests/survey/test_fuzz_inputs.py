@@ -835,6 +835,34 @@ def test_mathtext_chart_functions_draw_text_literally():
     assert not any(t.get_parse_math() for t in texts)
 
 
+def test_charts_stay_literal_when_another_thread_restores_mathtext(monkeypatch):
+    """rcParams are global: in a threaded server another request leaving its
+    rc_context turns parse_math back on while a chart is built (gunicorn on
+    PostgreSQL drew one 500 that way). Every text must still be drawn literally."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from analysis import charts
+    from analysis.fonts import chart_rc
+    from analysis.report import build_report
+    from tests.analysis.test_charts import _input
+
+    def mathtext_names(seed, shift=0.0):
+        data = _input(seed, shift)
+        codes = sorted(set(np.asarray(data.unit)))
+        return replace(data, indicators=[replace(spec, name=f"{spec.name}$\\x$") for spec in data.indicators],
+                       unit_names={code: f"社区$\\x${code}" for code in codes})
+
+    report = build_report(mathtext_names(1), previous=build_report(mathtext_names(2, shift=-0.08)))
+    monkeypatch.setattr(charts, "_rc", chart_rc)  # as if another thread had restored parse_math=True
+    for figure in (charts.rates_chart(report.overall, "全区$\\x$"),
+                   charts.ranking_chart(report.ranking, report.unit_names, "排名$\\x$"),
+                   charts.change_chart([c for c in report.changes if c.domain is None], "比较$\\x$")):
+        assert charts.figure_png(figure, dpi=40).startswith(b"\x89PNG")
+        assert charts.figure_svg(figure).startswith(b"<?xml")
+
+
 def test_database_really_holds_what_the_walk_counts(fuzz, backend):
     """Guard against a snapshot that sees nothing: it counts the world the fixture built."""
     state = snapshot()
