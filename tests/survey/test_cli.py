@@ -46,9 +46,9 @@ def test_create_admin(runner, app):
     assert user.role == "admin" and user.check_password("s3cret-pass")
     assert "s3cret-pass" not in user.password_hash
     dup = runner.invoke(args=["create-admin", "wang", "--password", "another-pass"])
-    assert dup.exit_code != 0 and "already exists" in dup.output
+    assert dup.exit_code != 0 and "已被使用" in dup.output
     short = runner.invoke(args=["create-admin", "li", "--password", "short"])
-    assert short.exit_code != 0 and "8 characters" in short.output
+    assert short.exit_code != 0 and "至少需要8个字符" in short.output
 
 
 def test_import_questionnaire(runner, app, tmp_path):

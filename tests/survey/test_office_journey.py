@@ -23,6 +23,7 @@ from questions import STANDARD_QUESTIONNAIRE_PATH, load_questionnaire
 from survey.extensions import db
 from survey.models import Channel, Response, Round
 from survey.services.demo import simulate_responses
+from survey.services.users import issue_setup_code
 from tests.factories import complete_answers
 from tests.survey.test_browser import CHROMIUM_ARGS, PHONE, _answer_everything, browser  # noqa: F401  (module fixture)
 
@@ -84,11 +85,14 @@ def test_office_goes_from_an_empty_install_to_a_printed_report(
     page = office.new_page()
     nav = page.get_by_role("navigation")
 
-    # 1. The empty install asks for its first administrator.
+    # 1. The empty install asks for its first administrator, with the code init-db printed.
+    setup_code = issue_setup_code(db.session)
+    db.session.commit()
     page.goto(f"{live_server}/console/login")
     expect(page).to_have_url(re.compile(r"/console/welcome$"))
     expect(page.get_by_role("heading", name="欢迎使用民意")).to_be_visible()
     shot(page, "1-welcome")
+    page.fill("#setup_code", setup_code)
     page.fill("#username", "office")
     page.fill("#password", "a-long-password")
     page.fill("#confirm", "a-long-password")
