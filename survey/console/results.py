@@ -106,6 +106,8 @@ def report_pdf(round_id: int):
     report, meta = _report(round_, scope)
     unit, sub_units = scope.pdf_units()
     name = f"report-round-{round_.id}" + (f"-{unit}" if unit else "") + ".pdf"
+    # Counts cut to the unit as on the page: a staff member never reads the round's totals.
+    report = scoped_report(db.session, round_, _options(scope), report, scope)
     body = render(report, meta, unit=unit, sub_units=sub_units)
     return _download(body, "application/pdf", name)
 

@@ -218,7 +218,8 @@ class _Builder:
             # The report counts respondents per indicator; the largest count is the unit's sample.
             counted = max((r.n for r in own), default=0)
             self.story.append(_p(f"本单位样本量：{counted} 份", s.cover))
-        label = "有效答卷" if own is None else "全区有效答卷"
+        # A unit's report carries the unit's own counts (console/results.py cuts them).
+        label = "有效答卷" if own is None else "本单位有效答卷"
         self.story += [
             _p(f"{label}：{m.n_used} 份（共收到 {m.n_rows} 份）", s.cover),
             _p(f"生成日期：{_date(meta)}", s.cover),

@@ -239,3 +239,28 @@ def test_every_interval_note_has_chinese_words():
     for note in notes:
         assert note in CI_NOTE_WORDS, note
         assert not re.search(r"[A-Za-z]{3,}", ci_note_words(note)), note
+
+
+def test_a_staff_members_pdf_counts_only_their_units(app, rounds):
+    """The cover and the methods of a street's PDF count the street's responses,
+    never the whole round's (as the results page does)."""
+    from pypdf import PdfReader
+
+    from survey.models import Response
+    from tests.survey.consolekit import login, make_user, new_client
+
+    big, _ = rounds
+    street = db.session.scalar(select(Unit).where(Unit.code == "D01-S01"))
+    subtree = {street.id, *(u.id for u in street.descendants())}
+    statuses = [s for s, u in db.session.execute(select(Response.status, Response.unit_id)
+                                                 .where(Response.round_id == big.id)) if u in subtree]
+    make_user("street_staff", "staff", street)
+    client = new_client(app)
+    login(client, "street_staff")
+    reply = client.get(f"/console/rounds/{big.id}/report.pdf")
+    assert reply.status_code == 200
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(reply.data)).pages)
+    text = re.sub(r"\s+", "", text)
+    used = statuses.count("complete")  # no quality flag is left out in this round
+    assert f"本单位有效答卷：{used}份（共收到{len(statuses)}份）" in text
+    assert "共收到300份" not in text and len(statuses) < 300
