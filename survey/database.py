@@ -1,4 +1,5 @@
-"""Engine tuning that must hold for every connection."""
+"""Engine tuning that must hold for every connection, and what counts as
+"the database is unreachable"."""
 
 from __future__ import annotations
 
@@ -6,13 +7,41 @@ import sqlite3
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 _busy_timeout_ms = 15000
+
+#: A request that meets one of these could not reach the database (the server
+#: is down or restarting, the connection was cut, the pool stayed empty, SQLite
+#: stayed locked past its busy timeout): nothing is wrong with the request, so
+#: it is answered 503 with Retry-After (survey.errors), never 500.
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError, DisconnectionError)
+
+#: PostgreSQL connection settings unless the URL gives its own: a server that
+#: does not answer fails the connection in seconds instead of holding a worker
+#: thread for the operating system's TCP timeout (minutes), and keepalives
+#: notice a peer that vanished without closing the connection.
+POSTGRESQL_CONNECT_DEFAULTS = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
 
 
 def configure_sqlite(busy_timeout_ms: int) -> None:
     global _busy_timeout_ms
     _busy_timeout_ms = busy_timeout_ms
+
+
+@event.listens_for(Engine, "do_connect")
+def _postgresql_connect_defaults(dialect, connection_record, cargs, cparams) -> None:
+    if dialect.name != "postgresql":
+        return
+    for name, value in POSTGRESQL_CONNECT_DEFAULTS.items():
+        cparams.setdefault(name, value)
 
 
 @event.listens_for(Engine, "connect")

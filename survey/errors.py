@@ -3,12 +3,13 @@ resident's language; nothing ever shows a stack trace."""
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .database import UNAVAILABLE_ERRORS
 from .exceptions import AlreadyResponded, ChannelNotFound, InvalidSubmission, RoundNotOpen
 from .extensions import db
 
@@ -19,8 +20,33 @@ HTTP_MESSAGES = {
     405: (_l("Not allowed"), _l("This action is not allowed here.")),
     413: (_l("Too large"), _l("What you sent is too large.")),
     422: (_l("Please check your input"), _l("Some of what you sent could not be accepted.")),
-    500: (_l("Something went wrong"), _l("The server could not finish your request. Your answers are kept on this phone; please try again in a moment.")),
+    # Says nothing about answers being kept: the server cannot know that
+    # (the form script keeps them and retries; a plain form post does not).
+    500: (_l("Something went wrong"), _l("The server could not finish your request. Please try again in a moment.")),
+    503: (_l("Briefly unavailable"), _l("The system cannot reach its database at the moment. Please try again in a moment; "
+                                        "if you were saving something, check afterwards whether it was saved.")),
 }
+
+#: Seconds a client is asked to wait (Retry-After) while the database cannot
+#: be reached: about how long a PostgreSQL restart takes
+#: (``DATABASE_RETRY_AFTER_SECONDS`` in the app's config overrides it).
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+#: The form script sends this header (value "1") once it has put the answers
+#: in the phone's storage: only then may a reply say they are kept there.
+ANSWERS_KEPT_HEADER = "X-Minyi-Answers-Kept"
+
+RESIDENT_UNAVAILABLE = (_l("The survey is briefly unavailable"),
+                        _l("Please try again in a moment. This page will try again by itself in %(seconds)s seconds."))
+ANSWERS_NOT_SENT_KEPT = (_l("Not sent yet"),
+                         _l("Your answers have not been sent yet. They are kept on this phone and will be sent "
+                            "automatically in a moment."))
+ANSWERS_NOT_SENT = (_l("Not sent yet"),
+                    _l("Your answers have not been sent: the survey is briefly unavailable. Please go back and "
+                       "press Submit again in a moment. Sending the same answers again never counts them twice."))
+ANSWERS_MAYBE_NOT_SENT = (_l("Something went wrong"),
+                          _l("Your answers may not have been sent. Please go back and press Submit again in a "
+                             "moment. Sending the same answers again never counts them twice."))
 
 
 def _page(status: int, title, message, **context):
@@ -29,6 +55,52 @@ def _page(status: int, title, message, **context):
 
 #: The error page for other modules (survey.input_guard).
 page = _page
+
+
+def _resident_post() -> bool:
+    """A resident sending answers (the only POST of the public pages)."""
+    return request.blueprint == "public" and request.method == "POST"
+
+
+def _rollback_quietly() -> None:
+    # On a dead connection the rollback fails too; the pool then drops the
+    # connection, and the error page needs no database.
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the page must still be answered
+        current_app.logger.debug("rollback after a database error failed", exc_info=True)
+
+
+def database_unavailable(exc: Exception):
+    """503 with Retry-After for a request that could not reach the database.
+
+    Residents read what really happened: the form could not be opened (and
+    the page reloads itself), or their answers were not sent -- kept on the
+    phone only when the form script says it kept them. The API answers JSON.
+    """
+    _rollback_quietly()
+    current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
+                               str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    seconds = int(current_app.config.get("DATABASE_RETRY_AFTER_SECONDS", DATABASE_RETRY_AFTER_SECONDS))
+    if request.blueprint == "api":
+        response = jsonify({"error": f"the database is briefly unavailable; retry after {seconds} seconds"})
+        response.status_code = 503
+    elif _resident_post():
+        kept = request.headers.get(ANSWERS_KEPT_HEADER) == "1"
+        title, message = ANSWERS_NOT_SENT_KEPT if kept else ANSWERS_NOT_SENT
+        response = make_response(_page(503, title, message, back=not kept))
+    elif request.blueprint == "public":
+        title, message = RESIDENT_UNAVAILABLE
+        response = make_response(_page(503, title, str(message) % {"seconds": seconds}))
+        # The browser reloads the page by itself (no script needed); once the
+        # database is back the form opens and sends any answers kept on the phone.
+        response.headers["Refresh"] = str(seconds)
+    else:
+        title, message = HTTP_MESSAGES[503]
+        response = make_response(_page(503, title, message))
+    response.headers["Retry-After"] = str(seconds)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def register(app: Flask) -> None:
@@ -70,9 +142,15 @@ def register(app: Flask) -> None:
                      _l("Something you sent cannot be stored (a number too large or characters that are not allowed). "
                         "Nothing was saved."))
 
+    for error_class in UNAVAILABLE_ERRORS:
+        app.register_error_handler(error_class, database_unavailable)
+
     @app.errorhandler(InternalServerError)
     def _internal(exc):
-        db.session.rollback()
+        _rollback_quietly()
+        if _resident_post():
+            title, message = ANSWERS_MAYBE_NOT_SENT
+            return _page(500, title, message, back=True)
         title, message = HTTP_MESSAGES[500]
         return _page(500, title, message)
 
