@@ -181,7 +181,7 @@ def welcome():
 @login_required
 def logout():
     """Sign out, ending every session of the account (other browsers' too)."""
-    accounts.sign_out(db.session, current_user)
+    accounts.sign_out(db.session, current_user._get_current_object())
     db.session.commit()
     logout_user()
     session.pop(SESSION_VERSION_KEY, None)
@@ -196,7 +196,8 @@ def change_password():
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            refusal = users.change_own_password(db.session, login_throttle.current(), current_user,
+            refusal = users.change_own_password(db.session, login_throttle.current(),
+                                                current_user._get_current_object(),
                                                 current=form.current.data, new=form.password.data,
                                                 address=request.remote_addr)
         except users.AccountError as exc:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Unit, User
-from ..services import audit, users
+from ..services import audit, login_throttle, users
 from . import bp
 from .auth import SESSION_VERSION_KEY, admin_only
 from .forms import ConfirmForm, PasswordResetForm, UserForm, choices
@@ -91,6 +91,7 @@ def reset_account_password(user_id: int):
         return _accounts_page(problems=[str(e) for errs in form.errors.values() for e in errs], status=422)
     users.reset_password(db.session, current_user, user, form.password.data)
     db.session.commit()
+    login_throttle.current().unlock_account(user.username)
     if user.id == current_user.id:
         # Resetting one's own password ends one's other sessions, not this one.
         session[SESSION_VERSION_KEY] = user.session_version

@@ -141,6 +141,9 @@ class LoginThrottle:
         if self.enabled:
             self._call("clear", self.per_account, *self._ids("account", account_key(username)))
 
+    #: An administrator's password reset lifts the account's lock too.
+    unlock_account = sign_in_succeeded
+
     # -- the first administrator's setup code ----------------------------------------------
 
     def check_setup_code(self, address: str | None) -> Refusal | None:

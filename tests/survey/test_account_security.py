@@ -163,6 +163,21 @@ def test_the_sixth_wrong_password_is_refused_with_429_even_if_right(app):
     assert _sign_in(guesser, "colleague").status_code == 302
 
 
+def test_an_administrators_reset_lifts_the_lock(app):
+    make_user("boss", "admin")
+    clerk = make_user("clerk", "viewer")
+    guesser = _client(app, "198.51.100.11")
+    for i in range(6):
+        _sign_in(guesser, "clerk", f"guess-{i}")
+    assert _sign_in(_client(app, "192.0.2.20"), "clerk").status_code == 429
+    boss = _client(app)
+    login(boss, "boss")
+    reply = boss.post(f"/console/accounts/{clerk.id}/password",
+                      data={"csrf_token": csrf_token(boss), "reset-password": "a-fresh-password"})
+    assert reply.status_code == 302
+    assert _sign_in(_client(app, "192.0.2.20"), "clerk", "a-fresh-password").status_code == 302
+
+
 def test_only_failures_count_toward_the_account_rule(app):
     make_user("clerk", "viewer")
     client = _client(app, "198.51.100.2")
