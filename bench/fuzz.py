@@ -195,6 +195,10 @@ class Connection:
         self.conn: http.client.HTTPConnection | None = None
 
     def request(self, method: str, path: str, body: bytes | None, headers: dict) -> tuple[int, dict, bytes]:
+        if body is not None and len(body) > 100_000:
+            # A server may close a keep-alive connection after refusing a body
+            # unread; a large upload starts on a fresh one rather than find out mid-send.
+            self.close()
         for attempt in (1, 2):
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
@@ -212,7 +216,7 @@ class Connection:
                 return reply.status, dict(reply.getheaders()), data
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 self.close()
-                if attempt == 2 or (body and len(body) > 1_000_000):
+                if attempt == 2:
                     raise
         raise AssertionError("unreachable")
 

@@ -27,9 +27,9 @@ MAX_TABLE_BYTES = 2 * 1024 * 1024
 MAX_TABLE_ROWS = 20_000
 MAX_TABLE_COLUMNS = 50
 MAX_CELL_CHARACTERS = 500
-MAX_READ_SECONDS = 20.0
+MAX_READ_SECONDS = 15.0
 #: An .xlsx is a zip archive: what its parts may expand to, in all.
-MAX_XLSX_EXPANDED_BYTES = 20 * 1024 * 1024
+MAX_XLSX_EXPANDED_BYTES = 10 * 1024 * 1024
 
 
 class TableError(SetupError):
