@@ -10,7 +10,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from .config import Config, load_config
-from .database import configure_sqlite
+from .database import configure_sqlite, end_sessions_safely
 from .extensions import babel, csrf, db, login_manager
 
 
@@ -31,6 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     assets.init_app(app)
     db.init_app(app)
+    end_sessions_safely(app)  # after db.init_app: its teardown runs first
     csrf.init_app(app)
     login_manager.init_app(app)
     from .services import login_throttle

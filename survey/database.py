@@ -31,6 +31,29 @@ POSTGRESQL_CONNECT_DEFAULTS = {
 }
 
 
+def end_sessions_safely(app) -> None:
+    """End each request's database session without letting a dead connection
+    turn a finished page into a 500.
+
+    Flask-SQLAlchemy ends the session when the app context is torn down, by
+    rolling back its transaction; if the connection died after the view had
+    finished (the server restarted, the network cut), that rollback raises
+    and the resident's page -- a thank-you page, say -- is lost. Registered
+    after ``db.init_app`` so it runs before Flask-SQLAlchemy's own teardown,
+    which then finds no session left to end. The server has rolled the
+    transaction back anyway when the connection went.
+    """
+    from .extensions import db
+
+    @app.teardown_appcontext
+    def _end_session(exc) -> None:
+        try:
+            db.session.remove()
+        except UNAVAILABLE_ERRORS as error:
+            db.session.registry.clear()
+            app.logger.warning("database session ended on a lost connection: %s", str(error).splitlines()[0])
+
+
 def configure_sqlite(busy_timeout_ms: int) -> None:
     global _busy_timeout_ms
     _busy_timeout_ms = busy_timeout_ms

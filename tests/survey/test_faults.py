@@ -151,6 +151,14 @@ def test_cut_connection_then_the_same_ticket_stores_once(app, proxy, tmp_path):
     channel = round_.channels[0]
     answers = complete_answers(round_.questionnaire_version.parsed, channel.unit.code)
     proxied = create_app(app_config(proxy.url(app.config["SQLALCHEMY_DATABASE_URI"]), tmp_path))
+    cut_after_the_view = []
+
+    @proxied.after_request
+    def _cut(response):
+        if cut_after_the_view:
+            proxy.cut()
+        return response
+
     client = proxied.test_client()
     try:
         form = parse_form(_text(client.get(f"/s/{channel.token}")))
@@ -177,6 +185,12 @@ def test_cut_connection_then_the_same_ticket_stores_once(app, proxy, tmp_path):
         assert first.headers["Location"].endswith(f"/done/{key}")
         assert [row[0] for row in _stored_rows()] == [key]
         assert client.get(first.headers["Location"]).status_code == 200
+
+        # The connection dies after the thank-you page was made, before the
+        # request's transaction is ended: the page still reaches the phone.
+        cut_after_the_view.append(True)
+        reply = client.get(first.headers["Location"])
+        assert reply.status_code == 200 and "thanks-message" in _text(reply)
     finally:
         with proxied.app_context():
             db.engine.dispose()
