@@ -60,15 +60,18 @@ def _rc() -> dict[str, object]:
 
 
 def _literal_text(fig: Figure) -> None:
-    """Turn mathtext off on every text of ``fig`` -- titles, tick labels, annotations, legends.
+    """Every text of ``fig`` -- titles, tick labels, annotations, legends --
+    without mathtext and in the CJK font.
 
     ``rc_context`` alone is not enough in a threaded server: rcParams are
     global, and another thread leaving its context restores ``parse_math``
-    while this figure is being built. Done right before drawing, so every
-    text that will be drawn is covered.
+    (and the default font) while this figure is being built. Done right
+    before drawing, so every text that will be drawn is covered.
     """
+    families = chart_rc()["font.family"]
     for text in fig.findobj(Text):
         text.set_parse_math(False)
+        text.set_fontfamily(families)
 
 
 def _scale(row_kind: str) -> float:
