@@ -22,7 +22,9 @@ CSV_COLUMNS = ["id", "created_at_utc", "username", "action", "target", "details"
 def record(session: Session, user: User | None, action: str, target: str = "", **details: Any) -> AuditEvent:
     """Add an audit event in the caller's transaction (so it commits, or
     rolls back, with the change it describes)."""
-    event = AuditEvent(user_id=user.id if user is not None else None, action=action, target=target, details=details)
+    # The target column holds 128 characters; a long uploaded file name must not fail the change it records.
+    event = AuditEvent(user_id=user.id if user is not None else None, action=action, target=target[:128],
+                       details=details)
     session.add(event)
     return event
 

@@ -86,6 +86,16 @@ def test_unit_upload_lists_every_problem_and_changes_nothing(app):
     assert event.details == {"created": 4, "updated": 0} and event.user.username == "admin"
 
 
+def test_a_long_file_name_does_not_fail_the_import(app):
+    client = _admin(app)
+    name = "各街道社区名单（" + "第一批" * 60 + "）.csv"
+    reply = _upload(client, "/console/units/import", "units-", name, UNITS_CSV.encode())
+    assert reply.status_code == 302
+    assert _count(Unit) == 4
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "units.import")).one()
+    assert event.target == name[:128]
+
+
 def test_population_upload_broken_then_good(app):
     client = _admin(app)
     _upload(client, "/console/units/import", "units-", "units.csv", UNITS_CSV.encode())
