@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, String, UniqueConstraint
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -51,7 +51,7 @@ class Response(db.Model):
     flag_reasons: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     #: Share of the counted answers that are favourable (None: none given);
     #: the integrity scoring compares bursts with the rest of the round on it.
-    favourable_share: Mapped[float | None]
+    favourable_share: Mapped[float | None] = mapped_column(Float)
     #: A reviewer's decision that this response does not count (audited; restorable).
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     void_reason: Mapped[str | None] = mapped_column(String(500))
