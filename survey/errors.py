@@ -67,7 +67,7 @@ def _rollback_quietly() -> None:
     # connection, and the error page needs no database.
     try:
         db.session.rollback()
-    except Exception:  # noqa: BLE001 - the page must still be answered
+    except Exception:  # the page must still be answered
         current_app.logger.debug("rollback after a database error failed", exc_info=True)
 
 

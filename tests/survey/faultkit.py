@@ -19,10 +19,10 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import requests
 from itsdangerous import URLSafeSerializer
@@ -396,7 +396,7 @@ def stream(phones: list[Phone], base: str, *, threads: int, timeout: float, chao
     def run_chaos():
         try:
             result["chaos"] = chaos(thanked)
-        except BaseException as exc:  # reported by the caller
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
             result["chaos"] = exc
 
     chaos_thread = threading.Thread(target=run_chaos, name="chaos", daemon=True) if chaos else None

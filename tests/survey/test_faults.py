@@ -148,6 +148,7 @@ def test_no_free_database_connection_answers_503(app, tmp_path):
         finally:
             held.close()
         assert client.get(f"/s/{channel.token}").status_code == 200
+        db.session.remove()  # the requests shared this app context's session
         db.engine.dispose()
 
 
@@ -355,7 +356,7 @@ def test_worker_killed_mid_request_during_a_stream(app, tmp_path):
             kills = []
             for share, everyone in ((0.15, False), (0.4, True), (0.65, False)):
                 assert faultkit.wait_until(lambda: len(server.worker_pids()) >= 2, timeout=90), server.worker_pids()
-                assert faultkit.wait_until(lambda: thanked() >= share * len(phones), timeout=90), (
+                assert faultkit.wait_until(lambda share=share: thanked() >= share * len(phones), timeout=90), (
                     thanked(), kills, server.worker_pids(), faultkit.outcomes_so_far(phones))
                 pids = server.worker_pids()
                 for pid in pids if everyone else pids[:1]:
@@ -480,7 +481,7 @@ def test_phone_offline_sends_when_back_online_and_on_next_opening(app, live_serv
     questionnaire = round_.questionnaire_version.parsed
 
     # Offline at submit: the phone waits; back online, it sends at once.
-    context, page, posts = _phone_page(browser, live_server, first,
+    context, page, _ = _phone_page(browser, live_server, first,
                                        complete_answers(questionnaire, first.unit.code))
     context.set_offline(True)
     page.get_by_role("button", name="提交").tap()
@@ -493,7 +494,7 @@ def test_phone_offline_sends_when_back_online_and_on_next_opening(app, live_serv
 
     # Offline at submit, and the browser is closed before the network is back:
     # the next opening of the same QR link sends the kept answers by itself.
-    context, page, posts = _phone_page(browser, live_server, second,
+    context, page, _ = _phone_page(browser, live_server, second,
                                        complete_answers(questionnaire, second.unit.code))
     context.set_offline(True)
     page.get_by_role("button", name="提交").tap()
@@ -510,3 +511,35 @@ def test_phone_offline_sends_when_back_online_and_on_next_opening(app, live_serv
     expect(page.locator("body")).to_contain_text("已经参与")
     assert len(_stored_rows()) == 2
     context.close()
+
+
+def test_form_reopened_during_the_outage_reloads_itself_and_sends(app, proxy, browser, tmp_path):
+    """The phone kept unsent answers; the resident opens the QR link again
+    while the database is away: a 503 page that reloads itself, then the
+    form, which sends the kept answers without a tap."""
+    from playwright.sync_api import expect
+
+    round_ = demo_round()
+    channel = round_.channels[0]
+    answers = complete_answers(round_.questionnaire_version.parsed, channel.unit.code)
+    url = proxy.url(app.config["SQLALCHEMY_DATABASE_URI"])
+    with faultkit.gunicorn(url, app.config["SECRET_KEY"], instance_path=str(tmp_path)) as server:
+        context, page, _ = _phone_page(browser, server.base, channel, answers)
+        context.set_offline(True)
+        page.get_by_role("button", name="提交").tap()
+        expect(page.locator("#unsent")).to_be_visible()
+        page.close()
+        context.set_offline(False)
+
+        proxy.cut()
+        page = context.new_page()
+        reply = page.goto(f"{server.base}/s/{channel.token}")
+        assert reply.status == 503 and reply.headers["retry-after"].isdigit()
+        expect(page.locator("h1")).to_have_text("问卷暂时无法打开")
+        assert NOT_KEPT_CLAIM not in page.content()
+        time.sleep(1)
+        assert _stored_rows() == []
+        proxy.restore()
+        expect(page.locator("#thanks-message")).to_be_visible(timeout=30000)
+        assert len(_stored_rows()) == 1
+        context.close()
