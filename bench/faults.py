@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -228,7 +229,10 @@ def main() -> None:
     for name in args.scenarios or list(SCENARIOS):
         folder = Path(tempfile.mkdtemp(prefix=f"minyi-faults-{name}-"))
         (folder / "sqlite").mkdir()
-        reports += SCENARIOS[name](args, folder)
+        try:
+            reports += SCENARIOS[name](args, folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
     if args.json:
         print(json.dumps(reports, indent=2, ensure_ascii=False))
     else:
