@@ -131,7 +131,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(exc):
         return _page(400, _l("The page has expired"),
-                     _l("Please go back: your answers are kept on this phone, and you can send them again."))
+                     # Said without knowing whether the phone kept the answers (a plain
+                     # POST keeps nothing): true either way.
+                     _l("Please go back and press Submit again. If your answers are no longer on the page, "
+                        "scan the QR code and answer again. A form sent twice is counted once."))
 
     @app.errorhandler(DataError)
     def _data_error(exc):
