@@ -92,7 +92,8 @@ def submit(token: str):
         return _render_form(channel, form, outcome.answer_set, raw, status=422)
     if outcome.status == "expired":
         # The answers come back on a fresh form; sending it again stores them.
-        form.ticket.data = submission.issue_ticket(current_app.config["SECRET_KEY"], channel, utcnow())
+        form.ticket.data = submission.issue_ticket(current_app.config["SECRET_KEY"], channel, utcnow(),
+                                                   started_at=ticket.started_at)
         return _render_form(channel, form, None, raw, status=409, expired=True)
     db.session.commit()
     return redirect(url_for("public.thanks", token=token, key=ticket.submission_key), code=303)

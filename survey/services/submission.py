@@ -37,7 +37,15 @@ class Ticket:
 
     submission_key: str
     channel_id: int
+    #: When the resident began: the form was first served (answer time counts from here).
     started_at: datetime
+    #: When this ticket was issued (its lifetime counts from here): the serving
+    #: time, or the renewal of an expired form that brought the answers back.
+    issued_at: datetime | None = None
+
+    @property
+    def issued(self) -> datetime:
+        return self.issued_at or self.started_at
 
 
 @dataclass(frozen=True)
@@ -65,9 +73,13 @@ def ensure_open(round_: Round, now: datetime) -> None:
         raise RoundNotOpen(state, round_.name)
 
 
-def issue_ticket(secret_key: str, channel: Channel, now: datetime) -> str:
-    """A signed, tamper-proof ticket: a new submission key and the serving time."""
+def issue_ticket(secret_key: str, channel: Channel, now: datetime, started_at: datetime | None = None) -> str:
+    """A signed, tamper-proof ticket: a new submission key and the serving
+    time; ``started_at`` carries an expired form's start into its renewal,
+    so the resident's answer time still counts from when they began."""
     payload = {"k": secrets.token_urlsafe(24), "c": channel.id, "t": now.timestamp()}
+    if started_at is not None:
+        payload["s"] = started_at.timestamp()
     return URLSafeSerializer(secret_key, salt=TICKET_SALT).dumps(payload)
 
 
@@ -75,10 +87,12 @@ def read_ticket(secret_key: str, ticket: str, channel: Channel) -> Ticket:
     """:raises InvalidSubmission: forged ticket, or one served for another channel."""
     try:
         payload = URLSafeSerializer(secret_key, salt=TICKET_SALT).loads(ticket or "")
+        issued = datetime.fromtimestamp(float(payload["t"]), tz=timezone.utc)
         parsed = Ticket(
             submission_key=str(payload["k"]),
             channel_id=int(payload["c"]),
-            started_at=datetime.fromtimestamp(float(payload["t"]), tz=timezone.utc),
+            started_at=datetime.fromtimestamp(float(payload.get("s", payload["t"])), tz=timezone.utc),
+            issued_at=issued,
         )
     except (BadSignature, KeyError, TypeError, ValueError) as exc:
         raise InvalidSubmission("bad form ticket") from exc
@@ -163,7 +177,7 @@ def submit_response(
     if existing is not None:
         return SubmissionOutcome("duplicate", existing)
 
-    if now - ticket.started_at > ticket_lifetime:
+    if now - ticket.issued > ticket_lifetime:
         return SubmissionOutcome("expired")
     round_ = channel.round
     ensure_open(round_, now)

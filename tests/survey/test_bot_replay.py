@@ -213,7 +213,13 @@ def test_an_expired_ticket_brings_the_answers_back(app, clock):
     assert db.session.scalar(db.select(db.func.count(Response.id))) == 0
     again = parse_form(reply.get_data(as_text=True))
     assert again.ticket != form.ticket
-    # The fresh form carries the answers; sending it stores them once.
+    # The fresh form carries the answers; sending it at once stores them once,
+    # and the answer time still counts from when the resident began (not too fast).
+    assert client.post(f"/s/{channel.token}", data=again.fields(answers)).status_code == 303
+    stored = db.session.scalars(db.select(Response)).one()
+    assert stored.started_at == START and "too_fast" not in stored.quality_flags
+    # A repeat of the stored form is recognised however old its ticket.
+    clock.now += timedelta(seconds=app.config["TICKET_LIFETIME_SECONDS"] + 1)
     assert client.post(f"/s/{channel.token}", data=again.fields(answers)).status_code == 303
     assert db.session.scalar(db.select(db.func.count(Response.id))) == 1
 
