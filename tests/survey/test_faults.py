@@ -456,8 +456,13 @@ def test_phone_waits_and_sends_by_itself_when_the_server_is_back(app, backend, b
             if proxy:
                 # The server asked for Retry-After seconds: the phone waits
                 # at least that long, then tries again by itself.
+                # form.js waits Retry-After plus up to as much again (at most
+                # 5 s) of jitter, so that phones cut off together do not return together.
                 seconds = int(replies[0][1])
-                page.wait_for_timeout(seconds * 1000 + 2500)
+                first_reply = time.monotonic()
+                deadline = first_reply + 2 * seconds + 10
+                while len(posts) < 2 and time.monotonic() < deadline:
+                    page.wait_for_timeout(200)
                 assert len(posts) >= 2, posts
                 assert _stored_rows() == []
                 proxy.restore()
