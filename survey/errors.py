@@ -3,7 +3,7 @@ resident's language; nothing ever shows a stack trace."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, make_response, render_template, request
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .database import UNAVAILABLE_ERRORS
 from .exceptions import AlreadyResponded, ChannelNotFound, InvalidSubmission, RoundNotOpen
-from .extensions import db
+from .extensions import db, login_manager
 
 HTTP_MESSAGES = {
     400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
@@ -53,6 +53,12 @@ def _page(status: int, title, message, **context):
     return render_template("errors/error.html", status=status, title=title, message=message, **context), status
 
 
+def _as_anonymous() -> None:
+    """Render the next page without loading the signed-in user: Flask-Login's
+    template context would query the database that just failed."""
+    g._login_user = login_manager.anonymous_user()
+
+
 #: The error page for other modules (survey.input_guard).
 page = _page
 
@@ -79,6 +85,7 @@ def database_unavailable(exc: Exception):
     phone only when the form script says it kept them. The API answers JSON.
     """
     _rollback_quietly()
+    _as_anonymous()
     current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
                                str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     seconds = int(current_app.config.get("DATABASE_RETRY_AFTER_SECONDS", DATABASE_RETRY_AFTER_SECONDS))
@@ -151,6 +158,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(InternalServerError)
     def _internal(exc):
         _rollback_quietly()
+        _as_anonymous()
         if _resident_post():
             title, message = ANSWERS_MAYBE_NOT_SENT
             return _page(500, title, message, back=True)

@@ -177,8 +177,6 @@ def submit_response(
     if existing is not None:
         return SubmissionOutcome("duplicate", existing)
 
-    if now - ticket.issued > ticket_lifetime:
-        return SubmissionOutcome("expired")
     round_ = channel.round
     ensure_open(round_, now)
     if device_has_responded(session, round_, device_id):
@@ -188,6 +186,10 @@ def submit_response(
         if existing is not None:
             return SubmissionOutcome("duplicate", existing)
         raise AlreadyResponded(channel.token)
+    # After the round and device checks: a fresh form is offered only to
+    # someone who may still send it.
+    if now - ticket.issued > ticket_lifetime:
+        return SubmissionOutcome("expired")
 
     questionnaire = round_.questionnaire_version.parsed
     communities = community_options(session, channel)

@@ -242,3 +242,16 @@ def test_scoring_as_responses_arrive_equals_scoring_at_the_end(app, clock):
     at_the_end = dict(db.session.execute(db.select(Response.id, Response.quality_flags)).all())
     assert as_they_came == at_the_end
     assert sum(1 for f in at_the_end.values() if "anomalous_answers" in f) >= 27  # the check had work to do
+
+
+def test_an_expired_form_of_a_closed_round_is_not_offered_again(app, clock):
+    round_ = demo_round(opens_at=START - timedelta(days=1), closes_at=START + timedelta(hours=7))
+    channel = round_.channels[0]
+    answers = _answers(round_.questionnaire_version.parsed, channel.unit.code, random.Random(2), 0.7, False)
+    client = new_client(app)
+    clock.now = START
+    form = parse_form(client.get(f"/s/{channel.token}").get_data(as_text=True))
+    clock.now = START + timedelta(hours=8)  # expired, and the round has closed
+    reply = client.post(f"/s/{channel.token}", data=form.fields(answers))
+    assert reply.status_code == 403 and "已经结束" in reply.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(Response.id))) == 0

@@ -108,6 +108,15 @@ def test_unreachable_database_answers_503_with_retry_after_everywhere(backend, t
     _assert_honest_503(reply)
     assert reply.is_json and "unavailable" in reply.get_json()["error"]
 
+    # A signed-in office worker (a session naming an account) gets the same
+    # 503: the page must not try to load the account from the dead database.
+    signed_in = dead.test_client()
+    with signed_in.session_transaction() as session:
+        session["_user_id"] = "1"
+        session["_session_version"] = 0
+    for url in ("/console/", "/console/rounds/1/results", "/s/abcdefgh"):
+        _assert_honest_503(signed_in.get(url))
+
     # English on request.
     reply = client.get("/s/abcdefgh?lang=en")
     _assert_honest_503(reply)
