@@ -180,8 +180,9 @@ def round_progress(
         return row
 
     def group_quota(street: Unit, members: list[Unit]) -> int | None:
-        # A street's own quota if set; otherwise its communities' add up.
-        if street.id in quotas:
+        # A street's own quota if set (and the reader may see the street);
+        # otherwise the quotas of its communities they may see add up.
+        if street.id in quotas and (visible_unit_ids is None or street.id in visible_unit_ids):
             return quotas[street.id]
         found = [quotas[u.id] for u in members if u.id in quotas]
         return sum(found) if found else None

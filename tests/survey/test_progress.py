@@ -123,6 +123,13 @@ def test_staff_see_their_units_only(round_with_responses):
     community_staff = make_user("staff_c", "staff", unit("D01-S02-C01"))
     only = round_progress(db.session, round_with_responses, NOW, visible_unit_ids(db.session, community_staff))
     assert [(r.kind, r.code) for r in only.rows] == [("unit", "D01-S02-C01")] and only.total.total == 5
+    # A quota set on the street above them is not theirs to see: their total
+    # carries only their community's quota.
+    round_with_responses.quotas.append(RoundQuota(unit=unit("D01-S02"), quota=400))
+    round_with_responses.quotas.append(RoundQuota(unit=unit("D01-S02-C01"), quota=50))
+    db.session.commit()
+    only = round_progress(db.session, round_with_responses, NOW, visible_unit_ids(db.session, community_staff))
+    assert only.total.quota == 50 and only.total.attainment == pytest.approx(5 / 50)
 
 
 def test_progress_page_and_json(app, round_with_responses):
