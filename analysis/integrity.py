@@ -149,14 +149,15 @@ def score(facts: ResponseFacts, rules: IntegrityRules = IntegrityRules(),
                                   ("device", facts.device, rules.device_burst),
                                   ("network", facts.network, rules.network_burst)):
         for members in _bursts(keys, facts.submitted, limit, rules.window_seconds):
+            figures = {"by": key_name, **_run_figures([facts.submitted[i] for i in members], rules.window_seconds)}
             for i in members:
-                found[facts.ids[i]].setdefault("burst", {"by": key_name, "count": len(members),
-                                                          "minutes": rules.window_seconds / 60})
+                found[facts.ids[i]].setdefault("burst", figures)
             if key_name == "channel":
                 clusters.append(members)
 
     for members in _churn(facts.network, facts.device, facts.submitted, rules):
-        figures = {"devices": len({facts.device[j] for j in members}), "minutes": rules.window_seconds / 60}
+        figures = {"devices": len({facts.device[j] for j in members}),
+                   **_run_figures([facts.submitted[i] for i in members], rules.window_seconds)}
         for i in members:
             found[facts.ids[i]]["device_churn"] = figures
 
@@ -173,6 +174,19 @@ def score(facts: ResponseFacts, rules: IntegrityRules = IntegrityRules(),
             for i in members:
                 found[facts.ids[i]]["anomalous_answers"] = verdict
     return dict(found)
+
+
+def _run_figures(times: list[float], window: float) -> dict:
+    """What a reason states of a run: how many, over how long, and the most
+    within any one window (a run of overlapping windows can last hours)."""
+    times = sorted(times)
+    peak = start = 0
+    for end in range(len(times)):
+        while times[end] - times[start] > window:
+            start += 1
+        peak = max(peak, end - start + 1)
+    return {"count": len(times), "minutes": window / 60, "span_minutes": round((times[-1] - times[0]) / 60),
+            "peak": peak}
 
 
 def _bursts(keys: Sequence, times: Sequence[float], limit: int | dict, window: float) -> list[list[int]]:

@@ -42,10 +42,14 @@ def reason_words(flag: str, figures: dict) -> str:
         return f"{figures['seconds']:g} 秒答完 {figures['answered']} 题"
     if flag == "straight_lined":
         return f"{figures['items']} 道量表题全部选择同一答案"
-    if flag == "burst":
-        return f"{_BY_WORDS[figures['by']]} {figures['minutes']:g} 分钟内集中提交 {figures['count']} 份"
-    if flag == "device_churn":
-        return f"同一网络 {figures['minutes']:g} 分钟内有 {figures['devices']} 台不同设备提交"
+    if flag in ("burst", "device_churn"):
+        who = _BY_WORDS[figures["by"]] if flag == "burst" else "同一网络"
+        what = "份" if flag == "burst" else f"份（{figures['devices']} 台不同设备）"
+        if figures["span_minutes"] <= figures["minutes"]:
+            return f"{who} {figures['minutes']:g} 分钟内集中提交 {figures['count']} {what}"
+        # A run of overlapping windows: say how long it lasted and its peak.
+        return (f"{who} {figures['span_minutes']} 分钟内共提交 {figures['count']} {what}，"
+                f"任意 {figures['minutes']:g} 分钟内最多 {figures['peak']} 份")
     if flag == "duplicate_answers":
         return f"同一二维码 1 小时内有 {figures['count']} 份答卷的全部答案完全相同"
     if flag == "anomalous_answers":

@@ -58,7 +58,18 @@ def test_missing_keys_never_make_a_burst():
 def test_channel_burst_needs_more_than_fifteen():
     assert flagged(score(facts(15, times=[i * 10.0 for i in range(15)])), "burst") == set()
     found = score(facts(16, times=[i * 10.0 for i in range(16)]))
-    assert flagged(found, "burst") == set(range(16)) and found[0]["burst"] == {"by": "channel", "count": 16, "minutes": 10.0}
+    assert flagged(found, "burst") == set(range(16))
+    assert found[0]["burst"] == {"by": "channel", "count": 16, "minutes": 10.0, "span_minutes": 2, "peak": 16}
+
+
+def test_a_long_run_reports_its_span_and_its_peak_window():
+    # One network, one submission every 100 s for 98 minutes: never more than
+    # seven in ten minutes, yet more than five in every ten - one long run.
+    n = 60
+    found = score(facts(n, network=["same"] * n, times=[i * 100.0 for i in range(n)]))
+    assert flagged(found, "burst") == set(range(n))
+    assert found[0]["burst"] == {"by": "network", "count": 60, "minutes": 10.0, "span_minutes": 98, "peak": 7}
+    assert found[0]["device_churn"]["devices"] == 60 and found[0]["device_churn"]["peak"] == 7
 
 
 def test_device_churn_is_many_devices_on_one_network():
