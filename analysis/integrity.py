@@ -20,6 +20,11 @@ The checks, and why each:
   window: what a tool that clears its cookies between submissions looks like.
 * ``duplicate_answers`` - the same complete set of answers several times on
   one channel within an hour.
+* ``channel_anomaly`` - a QR code whose answers, over the whole round, differ
+  from all the other codes' far more than communities differ: stuffing at a
+  steady pace makes no burst but shows here. Communities do differ, so the
+  bar is high (25 points and p < 1e-6, at least 30 responses), and every
+  response of the code carries the flag for the office to look at.
 * ``anomalous_answers`` - a burst whose answers differ from everyone else's:
   its share of favourable answers is compared with the rest of the round
   (a two-sample z test on per-response favourable shares; flagged when the
@@ -37,7 +42,8 @@ from typing import Sequence
 
 import numpy as np
 
-FLAGS = ("too_fast", "straight_lined", "burst", "device_churn", "duplicate_answers", "anomalous_answers")
+FLAGS = ("too_fast", "straight_lined", "burst", "device_churn", "duplicate_answers", "anomalous_answers",
+         "channel_anomaly")
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,10 @@ class IntegrityRules:
     anomaly_min_cluster: int = 10
     anomaly_alpha: float = 0.001
     anomaly_min_difference: float = 0.10
+    #: A whole channel against all the others (communities really differ).
+    channel_anomaly_min_count: int = 30
+    channel_anomaly_alpha: float = 1e-6
+    channel_anomaly_min_difference: float = 0.25
 
 
 @dataclass
@@ -120,11 +130,13 @@ class Moments:
 
 
 def score(facts: ResponseFacts, rules: IntegrityRules = IntegrityRules(),
-          round_moments: Moments | None = None, traffic: Traffic | None = None) -> dict[int, dict[str, dict]]:
+          round_moments: Moments | None = None, traffic: Traffic | None = None,
+          channel_verdicts: dict | None = None) -> dict[int, dict[str, dict]]:
     """Response id -> {flag: figures behind it} for every response that trips a check.
 
-    ``round_moments`` and ``traffic``: of the whole round, when ``facts``
-    hold only part of it (default: taken from the facts themselves)."""
+    ``round_moments``, ``traffic`` and ``channel_verdicts`` (see
+    :func:`channel_anomalies`): of the whole round, when ``facts`` hold only
+    part of it (default: taken from the facts themselves)."""
     found: dict[int, dict[str, dict]] = defaultdict(dict)
     n = len(facts.ids)
     skip = list(facts.skip) or [frozenset()] * n
@@ -168,6 +180,14 @@ def score(facts: ResponseFacts, rules: IntegrityRules = IntegrityRules(),
 
     favourable = np.asarray(facts.favourable, dtype=float)
     moments = round_moments or Moments.of(favourable)
+    if channel_verdicts is None:
+        channels = np.asarray([-1 if c is None else c for c in facts.channel], dtype=object)
+        channel_verdicts = channel_anomalies(
+            {c: Moments.of(favourable[channels == c]) for c in set(channels.tolist()) if c != -1}, moments, rules)
+    for i in range(n):
+        verdict = channel_verdicts.get(facts.channel[i])
+        if verdict is not None:
+            found[facts.ids[i]]["channel_anomaly"] = verdict
     for members in clusters:
         verdict = _anomaly(favourable, members, moments, rules)
         if verdict is not None:
@@ -251,6 +271,26 @@ def _churn(networks, devices, times, rules: IntegrityRules) -> list[list[int]]:
                 marked.extend(range(max(start, marked[-1] + 1 if marked else 0), end + 1))
         runs.extend(_consecutive(marked, indices))
     return runs
+
+
+def channel_anomalies(per_channel: dict, round_moments: Moments, rules: IntegrityRules) -> dict:
+    """Channel -> figures, for each channel whose favourable share differs from
+    all the other channels' by ``channel_anomaly_min_difference`` or more,
+    beyond chance at ``channel_anomaly_alpha`` (two-sample z test)."""
+    found = {}
+    for channel, m in per_channel.items():
+        n_b = round_moments.n - m.n
+        if m.n < rules.channel_anomaly_min_count or n_b < rules.channel_anomaly_min_count:
+            continue
+        mean_a, mean_b = m.total / m.n, (round_moments.total - m.total) / n_b
+        var_a = max(0.0, (m.squares - m.n * mean_a ** 2) / (m.n - 1))
+        var_b = max(0.0, (round_moments.squares - m.squares - n_b * mean_b ** 2) / (n_b - 1))
+        difference = mean_a - mean_b
+        se = sqrt(var_a / m.n + var_b / n_b)
+        p = (0.0 if difference else 1.0) if se == 0 else erfc(abs(difference) / se / sqrt(2))
+        if p < rules.channel_anomaly_alpha and abs(difference) >= rules.channel_anomaly_min_difference:
+            found[channel] = {"share": round(mean_a, 3), "others": round(mean_b, 3), "count": m.n, "p": p}
+    return found
 
 
 def _anomaly(favourable: np.ndarray, members: list[int], moments: Moments, rules: IntegrityRules) -> dict | None:

@@ -29,6 +29,7 @@ EXCLUSION_REASONS = {
     "device_churn": _l("Many new devices on one network"),
     "duplicate_answers": _l("Identical answer sets"),
     "anomalous_answers": _l("Burst with unusual answers"),
+    "channel_anomaly": _l("QR code with unusual answers"),
 }
 
 #: Weighting variables of a report, in words (analysis.calibration names them).

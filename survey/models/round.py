@@ -47,6 +47,8 @@ class Round(db.Model):
     min_weighting_cell: Mapped[int] = mapped_column(default=20, server_default="20")
     #: Highest response id the cross-response integrity scoring has seen.
     flags_scored_through: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: How many responses the round had then (a late commit below the mark changes it).
+    flags_scored_count: Mapped[int] = mapped_column(default=0, server_default="0")
     #: Bumped whenever a response's flags or void state change (report caches key on it).
     flags_revision: Mapped[int] = mapped_column(default=0, server_default="0")
     #: When device and network hashes of this round were purged (retention).

@@ -19,7 +19,7 @@ from sqlalchemy import DateTime as SADateTime
 from sqlalchemy import Text, bindparam, cast, func, select, type_coerce, update
 from sqlalchemy.orm import Session
 
-from analysis.integrity import FLAGS, IntegrityRules, Moments, ResponseFacts, Traffic, score
+from analysis.integrity import FLAGS, IntegrityRules, Moments, ResponseFacts, Traffic, channel_anomalies, score
 from questions import Question, Questionnaire, indicator_value
 
 from ..models import Response, Round
@@ -32,6 +32,7 @@ FLAG_WORDS = {
     "device_churn": "同一网络频繁更换设备",
     "duplicate_answers": "答案完全雷同",
     "anomalous_answers": "集中提交且答案分布异常",
+    "channel_anomaly": "整个二维码答案分布异常",
 }
 _BY_WORDS = {"channel": "同一二维码", "device": "同一设备", "network": "同一网络"}
 
@@ -52,6 +53,9 @@ def reason_words(flag: str, figures: dict) -> str:
                 f"任意 {figures['minutes']:g} 分钟内最多 {figures['peak']} 份")
     if flag == "duplicate_answers":
         return f"同一二维码 1 小时内有 {figures['count']} 份答卷的全部答案完全相同"
+    if flag == "channel_anomaly":
+        return (f"本二维码的 {figures['count']} 份答卷中好评占 {figures['share']:.0%}，"
+                f"其他二维码为 {figures['others']:.0%}，差异远超各社区之间通常的差别")
     if flag == "anomalous_answers":
         return (f"这批 {figures['count']} 份集中提交的答卷中好评占 {figures['share']:.0%}，"
                 f"其余答卷为 {figures['others']:.0%}，差异超出偶然范围")
@@ -128,8 +132,7 @@ def ensure_current(session: Session, round_: Round) -> None:
     The scoring is a unit of work of its own, committed at once in its own
     session, so a page that only reads (and ends in a rollback) still leaves
     the flags stored for the next reader; ``round_`` is then refreshed."""
-    newest = session.scalar(select(func.max(Response.id)).where(Response.round_id == round_.id)) or 0
-    if newest <= round_.flags_scored_through:
+    if _is_current(session, round_):
         return
     with Session(bind=session.get_bind()) as own, own.begin():
         fresh = own.get(Round, round_.id, with_for_update=own.get_bind().dialect.name == "postgresql")
@@ -143,11 +146,53 @@ def refresh_flags(session: Session, round_: Round, rules: IntegrityRules) -> boo
     anomaly looks at most an hour either side; the anomaly compares with the
     whole round's favourable shares, summed in the database). Flushes; the
     caller commits. Returns whether it scored."""
-    newest = session.scalar(select(func.max(Response.id)).where(Response.round_id == round_.id)) or 0
-    if newest <= round_.flags_scored_through:
+    if _is_current(session, round_):
         return False
-    score_round(session, round_, rules, since_id=round_.flags_scored_through or None)
+    # Ids are taken at insert but commits land in any order: a response with
+    # an id below the mark may have been committed after the last scoring.
+    # Its time is recent all the same, so starting the look a little below
+    # the mark takes it in.
+    through = round_.flags_scored_through
+    score_round(session, round_, rules, since_id=max(0, through - LATE_COMMIT_IDS) if through else None)
     return True
+
+
+#: How far below the scoring mark to look for responses committed late.
+LATE_COMMIT_IDS = 1000
+
+
+def _is_current(session: Session, round_: Round) -> bool:
+    """Whether every response of the round was there at the last scoring
+    (the newest id and the count both as then)."""
+    count, newest = session.execute(select(func.count(Response.id), func.max(Response.id))
+                                    .where(Response.round_id == round_.id)).one()
+    return (newest or 0) <= round_.flags_scored_through and count == round_.flags_scored_count
+
+
+def _channel_flags_before(session: Session, round_: Round, before, verdicts: dict) -> list[dict]:
+    """Changes to ``channel_anomaly`` on responses older than the incremental
+    look: a channel's verdict covers all its responses, old ones included."""
+    naive = SADateTime()
+    flags_text = cast(Response.quality_flags, Text)
+    marked = flags_text.like('%"channel_anomaly"%')
+    anomalous = list(verdicts)
+    rows = session.execute(
+        select(Response.id, Response.channel_id, flags_text, cast(Response.flag_reasons, Text))
+        .where(Response.round_id == round_.id, type_coerce(Response.submitted_at, naive) < before,
+               (Response.channel_id.in_(anomalous) & ~marked) | (Response.channel_id.not_in(anomalous) & marked))
+    ).all()
+    changes = []
+    for rid, channel, flags_json, reasons_json in rows:
+        flags = set(json.loads(flags_json) if flags_json else [])
+        reasons = json.loads(reasons_json) if reasons_json else {}
+        if channel in verdicts:
+            flags.add("channel_anomaly")
+            reasons["channel_anomaly"] = reason_words("channel_anomaly", verdicts[channel])
+        else:
+            flags.discard("channel_anomaly")
+            reasons.pop("channel_anomaly", None)
+        changes.append({"rid": rid, "flags": [f for f in FLAGS if f in flags], "reasons": reasons})
+    return changes
 
 
 def score_round(session: Session, round_: Round, rules: IntegrityRules, since_id: int | None = None) -> int:
@@ -162,8 +207,10 @@ def score_round(session: Session, round_: Round, rules: IntegrityRules, since_id
                cast(Response.flag_reasons, Text), Response.favourable_share)
         .where(Response.round_id == round_.id).order_by(Response.id)
     )
+    count, newest = session.execute(select(func.count(Response.id), func.max(Response.id))
+                                    .where(Response.round_id == round_.id)).one()
     affected_from = None
-    moments = traffic = None
+    moments = traffic = channel_verdicts = None
     if since_id is not None:
         first_new = session.scalar(select(func.min(Response.submitted_at))
                                    .where(Response.round_id == round_.id, Response.id > since_id))
@@ -180,6 +227,13 @@ def score_round(session: Session, round_: Round, rules: IntegrityRules, since_id
         first, last = session.execute(select(func.min(Response.submitted_at), func.max(Response.submitted_at))
                                       .where(Response.round_id == round_.id)).one()
         traffic = Traffic(per_channel, (last - first).total_seconds())
+        channel_verdicts = channel_anomalies({
+            channel: Moments(int(n), float(total or 0.0), float(squares or 0.0))
+            for channel, n, total, squares in session.execute(
+                select(Response.channel_id, func.count(Response.favourable_share), func.sum(Response.favourable_share),
+                       func.sum(Response.favourable_share * Response.favourable_share))
+                .where(Response.round_id == round_.id).group_by(Response.channel_id))
+        }, moments, rules)
     rows = session.execute(query).all()
     scorer = _Scorer.of(round_.questionnaire_version.parsed)
     answers = [json.loads(r[6]) if r[6] else {} for r in rows]
@@ -197,7 +251,7 @@ def score_round(session: Session, round_: Round, rules: IntegrityRules, since_id
         # each backend (one questionnaire, one order; JSONB prints canonically).
         pattern=[r[6] for r in rows],
     )
-    found = score(facts, rules, moments, traffic)
+    found = score(facts, rules, moments, traffic, channel_verdicts)
     changes = []
     for row in rows:
         if affected_from is not None and row[5] < affected_from:
@@ -209,6 +263,8 @@ def score_round(session: Session, round_: Round, rules: IntegrityRules, since_id
         reasons = {f: reason_words(f, figures[f]) for f in flags}
         if flags != (json.loads(row[7]) if row[7] else []) or reasons != (json.loads(row[8]) if row[8] else {}):
             changes.append({"rid": row[0], "flags": flags, "reasons": reasons})
+    if affected_from is not None:
+        changes += _channel_flags_before(session, round_, affected_from, channel_verdicts)
     if changes:
         session.connection().execute(
             update(Response.__table__).where(Response.__table__.c.id == bindparam("rid"))
@@ -216,6 +272,7 @@ def score_round(session: Session, round_: Round, rules: IntegrityRules, since_id
             changes,
         )
         round_.flags_revision += 1
-    round_.flags_scored_through = max([round_.flags_scored_through, *(r[0] for r in rows)])
+    round_.flags_scored_through = max(round_.flags_scored_through, newest or 0)
+    round_.flags_scored_count = count
     session.flush()
     return len(changes)

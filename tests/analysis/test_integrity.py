@@ -149,3 +149,26 @@ def test_a_busy_channel_at_its_usual_pace_is_not_a_burst():
     burst_times = times + [86400 + i * 0.4 for i in range(150)]
     found = score(facts(4150, times=burst_times, network=[None] * 4150, device=[None] * 4150))
     assert set(range(4000, 4150)) <= flagged(found, "burst")
+
+
+def test_a_code_stuffed_at_a_steady_pace_is_an_anomalous_channel():
+    # Four codes, one reply an hour each: no burst anywhere. Code 1 answers
+    # at about 95% favourable, the others at about 55%.
+    rng = random.Random(8)
+    n = 4 * 150
+    channel = [i % 4 for i in range(n)]
+    favourable = [rng.betavariate(19, 1) if c == 1 else rng.betavariate(5.5, 4.5) for c in channel]
+    found = score(facts(n, channel=channel, favourable=favourable, times=[i * 900.0 for i in range(n)]))
+    assert flagged(found, "channel_anomaly") == {i for i in range(n) if channel[i] == 1}
+    assert flagged(found, "burst") == set()
+
+
+def test_communities_that_really_differ_are_not_anomalous_channels():
+    # Moods from 50% to 75% favourable, as in the resident simulation.
+    rng = random.Random(9)
+    moods = [0.50, 0.55, 0.60, 0.65, 0.70, 0.75]
+    n = 6 * 200
+    channel = [i % 6 for i in range(n)]
+    favourable = [min(1.0, max(0.0, rng.gauss(moods[c], 0.15))) for c in channel]
+    found = score(facts(n, channel=channel, favourable=favourable, times=[i * 900.0 for i in range(n)]))
+    assert flagged(found, "channel_anomaly") == set()

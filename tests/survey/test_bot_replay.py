@@ -255,3 +255,27 @@ def test_an_expired_form_of_a_closed_round_is_not_offered_again(app, clock):
     reply = client.post(f"/s/{channel.token}", data=form.fields(answers))
     assert reply.status_code == 403 and "已经结束" in reply.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(Response.id))) == 0
+
+
+def test_a_code_stuffed_steadily_is_flagged_as_it_happens(app, clock):
+    """No burst: one stuffed reply every 40 minutes on one code for three
+    days, while residents answer as usual. Scored as responses arrive, the
+    code's every response ends up flagged, exactly as one pass at the end."""
+    round_ = demo_round(opens_at=START - timedelta(days=1), closes_at=START + timedelta(days=30))
+    rng = random.Random(12)
+    questionnaire = round_.questionnaire_version.parsed
+    stuffed = next(c for c in round_.channels if c.unit.code == ATTACKED)
+    for day in range(3):
+        _residents(app, clock, round_, rng, 60, days=1)
+        for i in range(36):
+            sent = START + timedelta(days=day, minutes=40 * i)
+            _submit(app, clock, stuffed.token, _answers(questionnaire, ATTACKED, rng, 0.97, True),
+                    f"10.99.{day}.{i + 1}", sent - timedelta(seconds=rng.uniform(90, 300)), sent)
+        db.session.expire_all()
+        integrity.ensure_current(db.session, round_)
+    as_they_came = dict(db.session.execute(db.select(Response.id, Response.quality_flags)).all())
+    on_code = set(db.session.scalars(db.select(Response.id).where(Response.channel_id == stuffed.id)))
+    assert {rid for rid, flags in as_they_came.items() if "channel_anomaly" in flags} == on_code
+    integrity.score_round(db.session, round_, integrity.current_rules())
+    db.session.commit()
+    assert dict(db.session.execute(db.select(Response.id, Response.quality_flags)).all()) == as_they_came

@@ -24,6 +24,7 @@ def upgrade() -> None:
     with op.batch_alter_table("rounds", schema=None) as batch_op:
         batch_op.add_column(sa.Column("flags_scored_through", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("flags_revision", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.add_column(sa.Column("flags_scored_count", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("technical_data_purged_at", sa.DateTime(), nullable=True))
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("session_version", sa.Integer(), nullable=False, server_default="0"))
@@ -41,6 +42,7 @@ def downgrade() -> None:
         batch_op.drop_column("session_version")
     with op.batch_alter_table("rounds", schema=None) as batch_op:
         batch_op.drop_column("technical_data_purged_at")
+        batch_op.drop_column("flags_scored_count")
         batch_op.drop_column("flags_revision")
         batch_op.drop_column("flags_scored_through")
     with op.batch_alter_table("responses", schema=None) as batch_op:
