@@ -183,6 +183,9 @@ class Report:
     changes: list[ChangeRow]
     methodology: Methodology
     unit_names: Mapping[str, str] = field(default_factory=dict)
+    #: Every weak item, worst first; ``weak_items`` is its head. A view of a
+    #: few units takes its own head from here, not from the whole area's.
+    all_weak_items: list[WeakItem] = field(default_factory=list)
 
     def rows_for(self, domain: str | None) -> list[IndicatorResult]:
         """The indicator rows of one unit or street (None: the whole area)."""
@@ -381,6 +384,7 @@ def build_report(
         ranking=ranking,
         ranking_basis=basis,
         weak_items=weak[:WEAK_ITEMS],
+        all_weak_items=weak,
         changes=changes,
         methodology=methodology,
         unit_names={**data.street_names, **data.unit_names},

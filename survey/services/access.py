@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analysis.ranking import RankedUnit
-from analysis.report import ChangeRow, IndicatorResult, Report, WeakItem
+from analysis.report import WEAK_ITEMS, ChangeRow, IndicatorResult, Report, WeakItem
 
 from ..input_guard import parse_id
 from ..models import Round, RoundQuota, Unit, User
@@ -224,7 +224,8 @@ class ResultScope:
         return [r for r in report.ranking if self.shows(r.unit)]
 
     def weak_items(self, report: Report) -> list[WeakItem]:
-        return [w for w in report.weak_items if self.shows(w.domain)]
+        """The worst items among those shown (not the whole area's worst, cut)."""
+        return [w for w in report.all_weak_items if self.shows(w.domain)][:WEAK_ITEMS]
 
     def changes(self, report: Report) -> list[ChangeRow]:
         return [c for c in report.changes if self.shows(c.domain)]

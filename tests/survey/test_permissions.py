@@ -258,3 +258,26 @@ def test_result_scope_decisions(app):
     # The comparison picker: the rounds the user may see, the round itself left out.
     assert access.visible_rounds(db.session, users["staff_a"], besides=r) == []
     assert access.visible_rounds(db.session, users["staff_b"], besides=r) == [rb]
+
+
+def test_a_staff_members_weak_items_are_the_worst_of_their_own_units(app):
+    """The area's ten worst items may all lie elsewhere: a street's page lists
+    its own worst items, not the area's list cut to the street (then empty)."""
+    from analysis.report import WEAK_ITEMS, Report, WeakItem
+    from survey.services import access
+
+    world = build_world()
+
+    def item(domain, rate):
+        return WeakItem("awareness", "知晓率", domain, domain, rate, rate - 0.1, rate + 0.1, 0.8, "fail", 0.0)
+
+    elsewhere = [item("D01-S02-C0%d" % (i % 3 + 1), 0.30 + i / 100) for i in range(12)]
+    mine = [item("D01-S01-C01", 0.60), item("D01-S01-C02", 0.65)]
+    worst_first = sorted(elsewhere + mine, key=lambda w: w.rate)
+    report = Report(overall=[], by_street=[], by_unit=[], ranking=[], ranking_basis="composite",
+                    weak_items=worst_first[:WEAK_ITEMS], changes=[], methodology=None, all_weak_items=worst_first)
+    assert not any(w.domain.startswith("D01-S01") for w in report.weak_items)  # the area's list has none of them
+    staff_a = access.scope_for(db.session, world.users["staff_a"], world.district_round, None, None)
+    assert staff_a.weak_items(report) == mine
+    office = access.scope_for(db.session, world.users["admin"], world.district_round, None, None)
+    assert office.weak_items(report) == worst_first[:WEAK_ITEMS]
