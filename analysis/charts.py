@@ -198,11 +198,14 @@ def ranking_chart(ranking: Sequence[RankedUnit], unit_names: Mapping[str, str], 
             right.plot([r.rank_low, r.rank_high], [y, y], color=c, linewidth=3.0, alpha=0.45,
                        solid_capstyle="butt")
             right.scatter([r.rank], [y], color=c, s=14, zorder=3)
-        right.set_xlim(0.5, n + 0.5)
+        # Ranks are among all the area's units even when only some are drawn
+        # (a street's own communities): the axis reaches the worst rank shown.
+        last = max(n, *(r.rank_high for r in ranking))
+        right.set_xlim(0.5, last + 0.5)
         right.set_xlabel(f"名次及其{100 * level:g}%区间（1 = 最好）")
         right.grid(axis="x", color="#e0e0e0", linewidth=0.6)
-        step = max(1, math.ceil(n / 10))
-        right.set_xticks(sorted({1, *range(step, n + 1, step)}))
+        step = max(1, math.ceil(last / 10))
+        right.set_xticks(sorted({1, *range(step, last + 1, step)}))
         for ax in (left, right):
             ax.spines[["top", "right"]].set_visible(False)
             ax.set_ylim(-0.8, n - 0.2)

@@ -147,6 +147,15 @@ def test_ranking_chart_lists_units_best_first_with_rank_intervals(report):
     assert "无法区分先后" in fig.legends[0].get_title().get_text()
 
 
+def test_a_few_units_drawn_keep_their_area_wide_ranks_on_the_axis(report):
+    # A street's page draws its own communities, ranked among the whole area's.
+    tail = report.ranking[-2:]
+    fig = ranking_chart(tail, report.unit_names, "排名")
+    right = fig.axes[1]
+    assert right.get_xlim()[1] >= max(r.rank_high for r in tail) + 0.5
+    assert all(point[0] <= right.get_xlim()[1] for line in right.get_lines() for point in line.get_xydata())
+
+
 def test_change_chart_marks_significance(report):
     changes = [c for c in report.changes if c.domain is None]
     fig = change_chart(changes, "变化")
