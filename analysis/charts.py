@@ -136,8 +136,8 @@ def rates_chart(rows: Sequence[IndicatorResult], title: str, level: float = 0.95
                        linewidths=2.2, color=_INK, zorder=4)
         # Values in a column right of 100, clear of the bars, intervals and targets.
         for y, r in zip(ys, rows):
-            ax.text(113, y, _value_text(r.rate, r.kind), va="center", ha="right", fontsize=8,
-                    color={"undecided": "#8a6100", "insufficient": "#546e7a"}.get(r.verdict, VERDICT_COLOURS[r.verdict]))
+            colour = {"undecided": "#8a6100", "insufficient": "#546e7a"}.get(r.verdict, VERDICT_COLOURS[r.verdict])
+            ax.text(113, y, _value_text(r.rate, r.kind), va="center", ha="right", fontsize=8, color=colour)
         ax.set_yticks(ys, [_row_label(r.name, r.domain_name, with_domain) for r in rows])
         ax.set_xlim(0, 114)
         ax.set_xticks(range(0, 101, 20))

@@ -36,9 +36,9 @@ The checks, and why each:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import erfc, sqrt
-from typing import Sequence
 
 import numpy as np
 

@@ -16,9 +16,9 @@ else unweighted. Verdicts follow :class:`analysis.targets.VerdictRule`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Mapping, Sequence
 
 import numpy as np
 

@@ -480,7 +480,7 @@ def _chunk(args) -> tuple[dict, dict]:
     skipped: dict = {}
     for rep in reps:
         district = make_district(np.random.default_rng([seed, rep, 0]), rates)
-        for i_n, n in enumerate(ns):
+        for n in ns:
             for i_c, clustering in enumerate(clusterings):
                 rng = np.random.default_rng([seed, rep, 1, int(n), i_c])
                 sample = draw_sample(rng, district, int(n), clustering)

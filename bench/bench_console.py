@@ -21,18 +21,17 @@ from sqlalchemy import insert, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from questions import STANDARD_QUESTIONNAIRE_PATH  # noqa: E402
 from bench.scratch import scratch_database  # noqa: E402
+from questions import STANDARD_QUESTIONNAIRE_PATH  # noqa: E402
 from survey import create_app  # noqa: E402
 from survey.extensions import db  # noqa: E402
 from survey.migrate import upgrade_database  # noqa: E402
 from survey.models import Answer, PopulationCell, Response, Unit, User  # noqa: E402
 from survey.models.types import utcnow  # noqa: E402
 from survey.services import reporting  # noqa: E402
-from survey.services.warmup import warm_reports  # noqa: E402
 from survey.services.questionnaires import import_questionnaire  # noqa: E402
 from survey.services.rounds import add_channels, create_round  # noqa: E402
-
+from survey.services.warmup import warm_reports  # noqa: E402
 
 
 def build(app, responses: int) -> int:
@@ -138,7 +137,7 @@ def run(args, url: str, tmp: Path) -> None:
     for first in (True, False):
         for label, url in pages:
             forget()
-            timed(label + (" (first: with module imports)" if first else ""), lambda: get(base + url))
+            timed(label + (" (first: with module imports)" if first else ""), lambda url=url: get(base + url))
     print("after the worker's warm-up (gunicorn.conf.py; runs in the background)")
     forget()
     timed("warm-up: read the round, compute the report", lambda: warm_reports(app))

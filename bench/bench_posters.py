@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import time
-import resource
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

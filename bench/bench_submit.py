@@ -35,7 +35,6 @@ from survey.services.demo import load_demo  # noqa: E402
 from tests.factories import complete_answers  # noqa: E402
 
 
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")

@@ -125,6 +125,7 @@ def build_world(app) -> dict:
     import yaml
     from sqlalchemy import select
 
+    from questions import STANDARD_QUESTIONNAIRE_PATH
     from survey.extensions import db
     from survey.models import Channel, QuestionnaireVersion, Response, Round, Unit, User
     from survey.models.types import utcnow
@@ -132,8 +133,6 @@ def build_world(app) -> dict:
     from survey.services.demo import load_demo, simulate_responses
     from survey.services.questionnaires import import_questionnaire
     from survey.services.round_setup import create_round_with_channels
-
-    from questions import STANDARD_QUESTIONNAIRE_PATH
 
     with app.app_context():
         round_ = load_demo(db.session)
@@ -242,7 +241,7 @@ def raw_request(host: str, port: int, payload: bytes, timeout: float) -> tuple[i
                 chunks.append(chunk)
                 if b"\r\n\r\n" in b"".join(chunks) and len(b"".join(chunks)) > 64 * 1024:
                     break
-        except (ConnectionResetError, socket.timeout):
+        except (TimeoutError, ConnectionResetError):
             pass
     data = b"".join(chunks)
     match = re.match(rb"HTTP/1\.[01] (\d{3})", data)
@@ -525,7 +524,7 @@ def run(args, url: str, tmp: Path) -> None:
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start; see " + str(log_path))
+                    raise RuntimeError("gunicorn did not start; see " + str(log_path)) from None
                 time.sleep(0.2)
         results = fuzz(args, port, world, rules)
     finally:

@@ -20,7 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["AnswerError", "AnswerErrorCode", "Problem", "QuestionnaireError", "QuestionnaireFileError", "QuestionsError"]
+__all__ = [
+    "AnswerError", "AnswerErrorCode", "Problem", "QuestionnaireError", "QuestionnaireFileError", "QuestionsError",
+]
 
 
 class QuestionsError(Exception):

@@ -60,5 +60,6 @@ def init_app(app: Flask) -> None:
             filename = (request.view_args or {}).get("filename", "")
             current = static_version(app.static_folder, filename)
             # An old or missing hash may be any version: the browser asks again each time.
-            response.headers["Cache-Control"] = LONG_CACHE if current and request.args.get("v") == current else "no-cache"
+            fresh = current and request.args.get("v") == current
+            response.headers["Cache-Control"] = LONG_CACHE if fresh else "no-cache"
         return response

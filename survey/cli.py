@@ -20,11 +20,11 @@ from .models import Round
 from .models.types import utcnow
 from .models.user import ROLES
 from .services import demo, export, privacy, users
-from .services.questionnaires import import_questionnaire_file
 from .services.qr import poster_pdf, qr_png, qr_svg
+from .services.questionnaires import import_questionnaire_file
+from .services.rounds import channel_posters, channel_url
 from .services.tables import TableError
 from .services.units import import_population, import_units
-from .services.rounds import channel_posters, channel_url
 
 
 def register(app: Flask) -> None:
@@ -107,7 +107,8 @@ def import_questionnaire(file: Path) -> None:
 @with_appcontext
 @click.argument("round_id", type=int)
 @click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: standard output).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: standard output).")
 @click.option("--codebook", type=click.Path(dir_okay=False, path_type=Path), help="Also write the codebook (CSV) here.")
 def export_responses(round_id: int, fmt: str, output: Path | None, codebook: Path | None) -> None:
     """Export a round's responses, one row per response, one column per question."""

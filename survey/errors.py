@@ -23,8 +23,9 @@ HTTP_MESSAGES = {
     # Says nothing about answers being kept: the server cannot know that
     # (the form script keeps them and retries; a plain form post does not).
     500: (_l("Something went wrong"), _l("The server could not finish your request. Please try again in a moment.")),
-    503: (_l("Briefly unavailable"), _l("The system cannot reach its database at the moment. Please try again in a moment; "
-                                        "if you were saving something, check afterwards whether it was saved.")),
+    503: (_l("Briefly unavailable"),
+          _l("The system cannot reach its database at the moment. Please try again in a moment; "
+             "if you were saving something, check afterwards whether it was saved.")),
 }
 
 #: Seconds a client is asked to wait (Retry-After) while the database cannot
@@ -114,20 +115,23 @@ def register(app: Flask) -> None:
     @app.errorhandler(ChannelNotFound)
     def _unknown_channel(exc):
         return _page(404, _l("QR code not recognised"),
-                     _l("This QR code does not belong to any survey. Please scan the code on the poster again, or ask the community office."))
+                     _l("This QR code does not belong to any survey. "
+                        "Please scan the code on the poster again, or ask the community office."))
 
     @app.errorhandler(RoundNotOpen)
     def _round_not_open(exc: RoundNotOpen):
         if exc.state == "not_open":
             return _page(403, _l("This survey has not started yet"),
-                         _l("The survey \"%(name)s\" is not open yet. Please come back when it starts.", name=exc.round_name))
+                         _l("The survey \"%(name)s\" is not open yet. Please come back when it starts.",
+                            name=exc.round_name))
         return _page(403, _l("This survey has ended"),
                      _l("The survey \"%(name)s\" has closed. Thank you for your interest.", name=exc.round_name))
 
     @app.errorhandler(AlreadyResponded)
     def _already(exc: AlreadyResponded):
         return _page(409, _l("You have already taken part"),
-                     _l("This phone has already answered this survey. Each person answers once; thank you for your support!"),
+                     _l("This phone has already answered this survey. "
+                        "Each person answers once; thank you for your support!"),
                      forget_token=exc.channel_token)
 
     @app.errorhandler(InvalidSubmission)

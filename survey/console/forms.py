@@ -94,13 +94,15 @@ class MultiCheckboxField(SelectMultipleField):
 
 class RoundForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    kind = RadioField(_l("Kind"), choices=choices([("drill", _l("Drill")), ("official", _l("Official"))]), default="drill")
+    kind = RadioField(_l("Kind"), choices=choices([("drill", _l("Drill")), ("official", _l("Official"))]),
+                      default="drill")
     questionnaire_version = SelectField(_l("Questionnaire version"), coerce=int, choices=[])
     unit = SelectField(_l("Area"), coerce=int, choices=[])
     #: Local time in the office's time zone (Asia/Shanghai); stored in UTC.
     opens_at = DateTimeLocalField(_l("Opens (Beijing time)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
     closes_at = DateTimeLocalField(_l("Closes (Beijing time)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
-    one_response_per_device = RadioField(_l("One response per phone"), choices=choices([("yes", _l("Yes")), ("no", _l("No"))]),
+    one_response_per_device = RadioField(_l("One response per phone"),
+                                         choices=choices([("yes", _l("Yes")), ("no", _l("No"))]),
                                          default="yes")
     excluded_flags = MultiCheckboxField(_l("Leave out of the results responses flagged"),
                                         choices=choices([(f, EXCLUSION_REASONS[f]) for f in FLAGS]),

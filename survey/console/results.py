@@ -60,7 +60,8 @@ def _with_flagged(round_: Round, scope: access.ResultScope, report) -> dict | No
         report, _ = reporting.round_report(db.session, round_, options)
     except (SetupError, ValueError):
         abort(400)
-    return {(r.domain, r.key): r for r in (*report.overall, *report.by_street, *report.by_unit) if scope.shows(r.domain)}
+    rows = (*report.overall, *report.by_street, *report.by_unit)
+    return {(r.domain, r.key): r for r in rows if scope.shows(r.domain)}
 
 
 @bp.get("/rounds/<id:round_id>/results")

@@ -120,7 +120,8 @@ def import_population_upload():
 
 def _questionnaires_page(form: UploadForm | None = None, problems: list[str] | None = None, status: int = 200):
     versions = db.session.scalars(
-        select(QuestionnaireVersion).order_by(QuestionnaireVersion.questionnaire_id, QuestionnaireVersion.version.desc())
+        select(QuestionnaireVersion)
+        .order_by(QuestionnaireVersion.questionnaire_id, QuestionnaireVersion.version.desc())
     ).all()
     return render_template("console/questionnaires.html", versions=versions, form=form or UploadForm(),
                            problems=problems or [], can_change=can_change()), status
@@ -176,7 +177,8 @@ def preview_questionnaire(version_id: int):
 def _round_form() -> RoundForm:
     form = RoundForm()
     versions = db.session.scalars(
-        select(QuestionnaireVersion).order_by(QuestionnaireVersion.questionnaire_id, QuestionnaireVersion.version.desc())
+        select(QuestionnaireVersion)
+        .order_by(QuestionnaireVersion.questionnaire_id, QuestionnaireVersion.version.desc())
     ).all()
     form.questionnaire_version.choices = choices((v.id, f"{v.questionnaire.title} · v{v.version}") for v in versions)
     units = db.session.scalars(select(Unit).where(Unit.level != "community").order_by(Unit.code)).all()

@@ -3,9 +3,8 @@ communities, and an open drill round with a QR channel per community."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import random
+from datetime import timedelta
 
 import yaml
 from sqlalchemy import select

@@ -117,7 +117,8 @@ def round_progress(
         .where(Response.round_id == round_.id)
     ).all()
     excluded_flags = set(round_.excluded_flags or [])
-    quotas = dict(session.execute(select(RoundQuota.unit_id, RoundQuota.quota).where(RoundQuota.round_id == round_.id)).all())
+    quotas = dict(session.execute(
+        select(RoundQuota.unit_id, RoundQuota.quota).where(RoundQuota.round_id == round_.id)).all())
 
     # Per-unit pass: flags, usable counts and durations.
     durations: dict[int, list[float]] = defaultdict(list)

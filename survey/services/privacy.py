@@ -16,7 +16,6 @@ goes in one transaction, and the audit log keeps who deleted what.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile

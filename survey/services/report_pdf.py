@@ -420,7 +420,8 @@ class _Builder:
 
     def change_table(self, rows: Sequence[ChangeRow], with_unit: bool) -> Table:
         s = self.s
-        header = (["单位"] if with_unit else []) + ["指标", "上轮", "本轮", "变化（百分点）", f"{self.level_text}区间", "判断"]
+        header = (["单位"] if with_unit else []) + ["指标", "上轮", "本轮", "变化（百分点）",
+                                                   f"{self.level_text}区间", "判断"]
         body, extra = [], []
         for i, c in enumerate(rows, start=1):
             d = c.difference
@@ -468,7 +469,8 @@ class _Builder:
                 f"排名：按{self.basis_text()}排名。名次区间用参数自助法模拟 10,000 次得到"
                 "（Goldstein 与 Spiegelhalter，1996）；综合得分的标准误取各指标标准误的加权和，"
                 "这是指标相关时的上界，因此名次区间偏宽、结论偏稳妥。", s.body))
-        self.story.append(_p("设计效应：实际方差与同样本量简单随机抽样方差之比；大于 1 表示加权或分层使精度下降。", s.note))
+        self.story.append(_p("设计效应：实际方差与同样本量简单随机抽样方差之比；"
+                             "大于 1 表示加权或分层使精度下降。", s.note))
 
 
 def _numbered_canvas(font: str, left_text: str):

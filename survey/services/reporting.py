@@ -285,12 +285,14 @@ def _fingerprint(session: Session, round_: Round) -> tuple:
     units = hash(tuple(session.execute(
         select(Unit.id, Unit.code, Unit.name, Unit.parent_id, Unit.level).order_by(Unit.id)).all()))
     # created_at: SQLite may give a new round the id of a deleted one.
-    return (round_.id, round_.created_at, count, newest, tuple(population), units, round_.questionnaire_version.checksum,
-            json.dumps(round_.targets, sort_keys=True), json.dumps(sorted(round_.excluded_flags)),
+    return (round_.id, round_.created_at, count, newest, tuple(population), units,
+            round_.questionnaire_version.checksum, json.dumps(round_.targets, sort_keys=True),
+            json.dumps(sorted(round_.excluded_flags)),
             round_.min_verdict_respondents, round_.min_weighting_cell, round_.flags_revision)
 
 
-def round_report(session: Session, round_: Round, options: ReportOptions = ReportOptions()) -> tuple[Report, ReportMeta]:
+def round_report(session: Session, round_: Round,
+                 options: ReportOptions = ReportOptions()) -> tuple[Report, ReportMeta]:
     """The round's report (and what it is about), computed or from the cache.
 
     :raises SetupError: the round to compare with is unknown or the round itself.

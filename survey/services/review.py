@@ -19,7 +19,8 @@ from sqlalchemy import Text, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from analysis.integrity import FLAGS
-from questions import Questionnaire, Text as LocalText
+from questions import Questionnaire
+from questions import Text as LocalText
 
 from ..exceptions import SetupError
 from ..models import AuditEvent, Channel, Response, Round, Unit, User

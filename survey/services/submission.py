@@ -14,7 +14,7 @@ import hmac
 import ipaddress
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
@@ -87,11 +87,11 @@ def read_ticket(secret_key: str, ticket: str, channel: Channel) -> Ticket:
     """:raises InvalidSubmission: forged ticket, or one served for another channel."""
     try:
         payload = URLSafeSerializer(secret_key, salt=TICKET_SALT).loads(ticket or "")
-        issued = datetime.fromtimestamp(float(payload["t"]), tz=timezone.utc)
+        issued = datetime.fromtimestamp(float(payload["t"]), tz=UTC)
         parsed = Ticket(
             submission_key=str(payload["k"]),
             channel_id=int(payload["c"]),
-            started_at=datetime.fromtimestamp(float(payload.get("s", payload["t"])), tz=timezone.utc),
+            started_at=datetime.fromtimestamp(float(payload.get("s", payload["t"])), tz=UTC),
             issued_at=issued,
         )
     except (BadSignature, KeyError, TypeError, ValueError) as exc:

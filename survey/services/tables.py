@@ -13,8 +13,8 @@ import csv
 import io
 import time
 import zipfile
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping
 
 from flask_babel import gettext as _
 
@@ -46,7 +46,8 @@ class Row:
     values: dict[str, str]
 
 
-def read_table(filename: str, data: bytes, columns: Mapping[str, tuple[str, ...]], required: tuple[str, ...]) -> list[Row]:
+def read_table(filename: str, data: bytes, columns: Mapping[str, tuple[str, ...]],
+               required: tuple[str, ...]) -> list[Row]:
     """Rows of a CSV or .xlsx file; ``columns`` maps canonical names to accepted headers.
 
     :raises TableError: unreadable file, unknown format, missing columns.

@@ -134,10 +134,12 @@ def import_units(session: Session, filename: str, data: bytes) -> dict[str, int]
             try:
                 d = depth[code] = depth_of(code)
             except ValueError:
-                problems.append(_("Row %(row)s: the parent chain of %(code)s loops back to itself.", row=seen[code], code=code))
+                problems.append(_("Row %(row)s: the parent chain of %(code)s loops back to itself.",
+                                  row=seen[code], code=code))
                 break
             if d > 2:
-                problems.append(_("Row %(row)s: %(code)s is more than three levels deep (区 → 街道 → 社区).", row=seen[code], code=code))
+                problems.append(_("Row %(row)s: %(code)s is more than three levels deep (区 → 街道 → 社区).",
+                                  row=seen[code], code=code))
             elif levels[code] and levels[code] != UNIT_LEVELS[d]:
                 problems.append(_("Row %(row)s: %(code)s is given level %(given)s but sits at level %(actual)s.",
                                   row=seen[code], code=code, given=levels[code], actual=UNIT_LEVELS[d]))

@@ -148,7 +148,7 @@ def test_office_goes_from_an_empty_install_to_a_printed_report(
     expect(page).to_have_url(re.compile(r"/console/rounds/\d+/setup$"))
     expect(page.get_by_role("alert")).to_contain_text(f"共{len(COMMUNITIES)}个二维码渠道")
     expect(page.locator("#close-now")).to_be_visible()  # open now
-    for code, name in COMMUNITIES:
+    for _code, name in COMMUNITIES:
         expect(page.locator("#quotas")).to_contain_text(name)
     shot(page, "3-round-setup")
 

@@ -271,7 +271,7 @@ def test_a_staff_members_weak_items_are_the_worst_of_their_own_units(app):
     def item(domain, rate):
         return WeakItem("awareness", "知晓率", domain, domain, rate, rate - 0.1, rate + 0.1, 0.8, "fail", 0.0)
 
-    elsewhere = [item("D01-S02-C0%d" % (i % 3 + 1), 0.30 + i / 100) for i in range(12)]
+    elsewhere = [item(f"D01-S02-C0{i % 3 + 1}", 0.30 + i / 100) for i in range(12)]
     mine = [item("D01-S01-C01", 0.60), item("D01-S01-C02", 0.65)]
     worst_first = sorted(elsewhere + mine, key=lambda w: w.rate)
     report = Report(overall=[], by_street=[], by_unit=[], ranking=[], ranking_basis="composite",

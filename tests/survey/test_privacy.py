@@ -15,7 +15,6 @@ from sqlalchemy import func, select, text, update
 from survey.config import load_config
 from survey.extensions import db
 from survey.models import Answer, AuditEvent, Channel, Response, Round, RoundQuota
-from survey.models.types import utcnow
 from survey.services import privacy
 from survey.services.round_setup import set_quotas
 from survey.services.submission import device_hash
@@ -281,7 +280,7 @@ def test_only_administrators_export_and_delete(app, closed_world, who):
 
 def test_delete_round_command(app, runner, closed_world, tmp_path):
     round_ = closed_world.district_round
-    round_id, name = round_.id, round_.name
+    round_id = round_.id
     channel_ids = [c.id for c in round_.channels]
     target = tmp_path / "archive.zip"
     target.write_bytes(b"earlier")

@@ -16,8 +16,8 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from analysis.report import IndicatorSpec, ReportInput, ReportMeta, build_report
-from survey.services.report_pdf import report_pdf
 from survey.services.export import ResponseTable
+from survey.services.report_pdf import report_pdf
 from survey.services.report_xlsx import SHEET_NAMES, report_workbook
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"

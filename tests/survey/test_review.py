@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -131,7 +131,7 @@ def test_void_twice_and_restore_of_a_counted_response_are_refused(app, world):
 
 def test_service_needs_a_reason(app, world):
     target = _responses_in(world.district_round, "D01-S01-C01")[0]
-    now = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
     with pytest.raises(review.ReviewRefused):
         review.void_response(db.session, target, world.users["admin"], " \n ", now)
     review.void_response(db.session, target, world.users["admin"], "代填", now)
@@ -147,7 +147,7 @@ def test_flagged_list_in_chinese_with_filters(app, world):
     burst, fast = _responses_in(round_, "D01-S01-C01")[:2]
     _flag(burst, "burst", BURST_REASON)
     _flag(fast, "too_fast", "12 秒答完 20 题")
-    fast.submitted_at = datetime(2026, 3, 1, 1, 30, 5, tzinfo=timezone.utc)  # 09:30:05 in Beijing
+    fast.submitted_at = datetime(2026, 3, 1, 1, 30, 5, tzinfo=UTC)  # 09:30:05 in Beijing
     db.session.commit()
     flagged_total = db.session.scalar(select(func.count(Response.id)).where(
         Response.round_id == round_.id, func.length(func.cast(Response.quality_flags, db.Text)) > 2))

@@ -136,7 +136,7 @@ def test_twenty_interviews_say_the_same_thing_everywhere(app, client, rounds, tm
         assert other["more_needed"] == (f">{more}" if row["more_needed_exceeds"] else more), key
 
     # honest at this size: no unit of a few answers gets a verdict, nothing claims more than its answers
-    for (indicator, domain), row in api.items():
+    for (_indicator, domain), row in api.items():
         assert row["n_eff"] is None or row["n_eff"] <= row["n"] + 1e-9
         if domain is not None:
             assert row["verdict"] == "insufficient" and row["verdict_reason"] == "few_respondents"
