@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter
 from .config import Config, load_config
 from .database import configure_sqlite, end_sessions_safely
 from .extensions import babel, csrf, db, login_manager
+from .input_guard import MAX_ID
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -57,7 +58,7 @@ class IdConverter(IntegerConverter):
     than an out-of-range error from the database."""
 
     def __init__(self, url_map, *args, **kwargs):
-        super().__init__(url_map, min=1, max=2**31 - 1)
+        super().__init__(url_map, min=1, max=MAX_ID)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -15,6 +15,7 @@ from questions import QuestionnaireError
 
 from .exceptions import SetupError
 from .extensions import db
+from .input_guard import MAX_ID
 from .migrate import upgrade_database
 from .models import Round
 from .models.types import utcnow
@@ -230,7 +231,7 @@ def purge_technical_data(dry_run: bool) -> None:
 def delete_round_command(round_id: int, yes: bool, archive: Path | None) -> None:
     """Export a closed round's data to a zip file, then delete the round with
     its responses, answers, channels and quotas (audited)."""
-    round_ = db.session.get(Round, round_id) if 1 <= round_id <= 2**31 - 1 else None
+    round_ = db.session.get(Round, round_id) if 1 <= round_id <= MAX_ID else None
     if round_ is None:
         raise click.ClickException(f"没有编号为 {round_id} 的轮次。")
     now = utcnow()

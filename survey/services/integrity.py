@@ -62,6 +62,12 @@ def reason_words(flag: str, figures: dict) -> str:
     return flag
 
 
+def flags_from_text(text: str | None) -> list[str]:
+    """The stored ``quality_flags`` read as JSON text (bulk reads skip the ORM);
+    the common empty list without parsing."""
+    return json.loads(text) if text and text != "[]" else []
+
+
 def rules_from_config(config) -> IntegrityRules:
     return IntegrityRules(min_seconds_per_answer=float(config["QUALITY_MIN_SECONDS_PER_QUESTION"]))
 

@@ -26,7 +26,6 @@ process (logged), rather than locking every office out.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import ipaddress
 import logging
 import math
@@ -39,6 +38,8 @@ from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter, RateLimiter
+
+from .submission import keyed_hash
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def address_fingerprint(secret_key: str, address: str | None) -> str:
     """A keyed hash of the address for the audit log: attempts from one source
     can be told apart from a spread attack, while no address is stored."""
     message = b"sign-in-source:" + address_key(address).encode()
-    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:12]
+    return keyed_hash(secret_key, message, 12)
 
 
 class LoginThrottle:

@@ -20,7 +20,6 @@ round's rows in Python (``bench/bench_progress.py`` times it on 100,000 response
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -126,7 +125,7 @@ def round_progress(
     usable: dict[int, int] = defaultdict(int)
     known = set(FLAGS)
     for _id, unit_id, status, started_at, submitted_at, voided, flags_text in rows:
-        flags = set(json.loads(flags_text)) if flags_text and flags_text != "[]" else set()
+        flags = set(integrity.flags_from_text(flags_text))
         if flags:
             counter = flag_counts[unit_id]
             for flag in flags & known:

@@ -130,7 +130,7 @@ def _read_new_rows(session: Session, round_: Round, specs, after_id: int) -> _Ro
     part.voided = np.array(transposed[4], dtype=bool)
     part.unit_id = np.array(transposed[3], dtype=np.int64)
     part.screened_out = np.array([status == STATUS_SCREENED_OUT for status in transposed[1]], dtype=bool)
-    part.flags = [json.loads(f) if f and f != "[]" else [] for f in transposed[2]]
+    part.flags = [integrity.flags_from_text(f) for f in transposed[2]]
     missing = (np.nan, False)
     for spec, q in specs:
         table = _decoder(q, spec.kind)
@@ -206,7 +206,7 @@ def _with_current_flags(session: Session, round_: Round, cached: _RoundRows) -> 
         .where(Response.round_id == round_.id, Response.id <= cached.last_id).order_by(Response.id)
     ).all()
     return replace(cached, flags_revision=round_.flags_revision,
-                   flags=[json.loads(f) if f and f != "[]" else [] for f, _ in rows],
+                   flags=[integrity.flags_from_text(f) for f, _ in rows],
                    voided=np.array([v for _, v in rows], dtype=bool))
 
 

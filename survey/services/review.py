@@ -130,10 +130,6 @@ class ReviewPage:
     counts: dict[str, int]
 
 
-def _flags_of(text: str | None) -> list[str]:
-    return json.loads(text) if text and text != "[]" else []
-
-
 def flagged_responses(session: Session, round_: Round, *, flag: str | None = None, page: int = 1,
                       per_page: int = PER_PAGE) -> ReviewPage:
     """The round's flagged or voided responses, newest first, ``per_page`` at
@@ -148,7 +144,7 @@ def flagged_responses(session: Session, round_: Round, *, flag: str | None = Non
     ).all()
     counts = {name: 0 for name in FILTERS}
     for text, voided in marks:
-        for name in _flags_of(text):
+        for name in integrity.flags_from_text(text):
             if name in counts:
                 counts[name] += 1
         counts["voided"] += bool(voided)
@@ -176,7 +172,7 @@ def flagged_responses(session: Session, round_: Round, *, flag: str | None = Non
         rows=[ReviewRow(
             id=rid, submitted_at=submitted, duration_seconds=(submitted - started).total_seconds(),
             channel_unit=channels[channel_id].unit.full_name, channel_site=channels[channel_id].site,
-            unit=units[unit_id].full_name, status=status, flags=_flags_of(flags),
+            unit=units[unit_id].full_name, status=status, flags=integrity.flags_from_text(flags),
             reasons=json.loads(reasons) if reasons else {}, voided_at=voided_at,
         ) for rid, submitted, started, channel_id, unit_id, status, flags, reasons, voided_at in rows],
         flag=flag, page=page, pages=pages, total=total, counts=counts,

@@ -130,8 +130,7 @@ def device_hash(secret_key: str, device_cookie: str | None) -> str | None:
     joined to a phone's cookie."""
     if not device_cookie:
         return None
-    message = b"device:" + device_cookie.encode("utf-8", "surrogatepass")
-    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:32]
+    return keyed_hash(secret_key, b"device:" + device_cookie.encode("utf-8", "surrogatepass"))
 
 
 def network_hash(secret_key: str, remote_addr: str | None) -> str | None:
@@ -145,7 +144,13 @@ def network_hash(secret_key: str, remote_addr: str | None) -> str | None:
         return None
     prefix = 24 if address.version == 4 else 48
     network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
-    return hmac.new(secret_key.encode(), str(network).encode(), hashlib.sha256).hexdigest()[:32]
+    return keyed_hash(secret_key, str(network).encode())
+
+
+def keyed_hash(secret_key: str, message: bytes, length: int = 32) -> str:
+    """HMAC-SHA256 of ``message`` under the site's secret, as hex cut to
+    ``length``: how identifiers of people's devices and networks are kept."""
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:length]
 
 
 def submit_response(
