@@ -27,10 +27,9 @@ from scipy import stats
 from .fonts import chart_rc
 from .ranking import RankedUnit
 from .report import ChangeRow, IndicatorResult
+from .vocabulary import INDICATOR_KINDS, VERDICTS, verdict_term
 
 __all__ = [
-    "VERDICT_COLOURS",
-    "VERDICT_LABELS",
     "change_chart",
     "figure_png",
     "figure_svg",
@@ -38,13 +37,10 @@ __all__ = [
     "rates_chart",
 ]
 
-#: Verdict -> bar colour (green / amber / red; grey without a target).
-VERDICT_COLOURS = {"pass": "#2e7d32", "undecided": "#f2a900", "fail": "#c62828", "insufficient": "#b0bec5",
-                   None: "#9e9e9e"}
-#: Verdict -> the word printed in reports.
-VERDICT_LABELS = {"pass": "达标", "undecided": "待定", "fail": "未达标", "insufficient": "样本不足", None: "无目标"}
-
-_UP, _DOWN, _FLAT = "#2e7d32", "#c62828", "#757575"
+# Verdicts are drawn in their colours (analysis.vocabulary), a rise and a fall in those of pass and fail.
+_UP, _DOWN, _FLAT = VERDICTS["pass"].colour, VERDICTS["fail"].colour, "#757575"
+#: The legend lists verdicts in this order (the scale from good to bad, then no target).
+_LEGEND_ORDER = ("pass", "undecided", "fail", "insufficient", None)
 _INK = "#212121"
 
 
@@ -128,7 +124,7 @@ def rates_chart(rows: Sequence[IndicatorResult], title: str, level: float = 0.95
         values = [r.rate * _scale(r.kind) for r in rows]
         lows = [max(0.0, v - r.ci_low * _scale(r.kind)) for v, r in zip(values, rows)]
         highs = [max(0.0, r.ci_high * _scale(r.kind) - v) for v, r in zip(values, rows)]
-        ax.barh(ys, values, height=0.62, color=[VERDICT_COLOURS[r.verdict] for r in rows],
+        ax.barh(ys, values, height=0.62, color=[verdict_term(r.verdict).colour for r in rows],
                 xerr=[lows, highs], error_kw={"ecolor": _INK, "elinewidth": 1.0, "capsize": 3})
         targets = [(y, r.target * _scale(r.kind)) for y, r in zip(ys, rows) if r.target is not None]
         if targets:
@@ -136,19 +132,20 @@ def rates_chart(rows: Sequence[IndicatorResult], title: str, level: float = 0.95
                        linewidths=2.2, color=_INK, zorder=4)
         # Values in a column right of 100, clear of the bars, intervals and targets.
         for y, r in zip(ys, rows):
-            colour = {"undecided": "#8a6100", "insufficient": "#546e7a"}.get(r.verdict, VERDICT_COLOURS[r.verdict])
-            ax.text(113, y, _value_text(r.rate, r.kind), va="center", ha="right", fontsize=8, color=colour)
+            ax.text(113, y, _value_text(r.rate, r.kind), va="center", ha="right", fontsize=8,
+                    color=verdict_term(r.verdict).ink)
         ax.set_yticks(ys, [_row_label(r.name, r.domain_name, with_domain) for r in rows])
         ax.set_xlim(0, 114)
         ax.set_xticks(range(0, 101, 20))
         kinds = {r.kind for r in rows}
-        ax.set_xlabel("比率（%）" if kinds == {"rate"} else "比率（%）／指数（分）")
+        rate, index = INDICATOR_KINDS["rate"].zh, INDICATOR_KINDS["index"].zh
+        ax.set_xlabel(f"{rate}（%）" if kinds == {"rate"} else f"{rate}（%）／{index}（分）")
         ax.set_title(title)
         ax.grid(axis="x", color="#e0e0e0", linewidth=0.6)
         ax.set_axisbelow(True)
         ax.spines[["top", "right"]].set_visible(False)
-        used = [v for v in ("pass", "undecided", "fail", "insufficient", None) if any(r.verdict == v for r in rows)]
-        handles = [Patch(color=VERDICT_COLOURS[v], label=VERDICT_LABELS[v]) for v in used]
+        used = [v for v in _LEGEND_ORDER if any(r.verdict == v for r in rows)]
+        handles = [Patch(color=verdict_term(v).colour, label=verdict_term(v).zh) for v in used]
         handles.append(Line2D([], [], color=_INK, linewidth=1.0, label=f"{100 * level:g}%置信区间"))
         if targets:
             handles.append(Line2D([], [], color=_INK, marker="|", markersize=12, linestyle="none",
@@ -264,7 +261,7 @@ def change_chart(changes: Sequence[ChangeRow], title: str) -> Figure:
         lo = min(min(c.difference.before, c.difference.after) for c in changes) * 100
         ax.set_xlim(max(0.0, lo - 8), 128)
         ax.set_xticks([t for t in range(0, 101, 10) if t >= max(0.0, lo - 8)])
-        ax.set_xlabel("比率（%）")
+        ax.set_xlabel(f"{INDICATOR_KINDS['rate'].zh}（%）")
         ax.set_title(title)
         ax.grid(axis="x", color="#e0e0e0", linewidth=0.6)
         ax.spines[["top", "right"]].set_visible(False)

@@ -42,8 +42,10 @@ from math import erfc, sqrt
 
 import numpy as np
 
-FLAGS = ("too_fast", "straight_lined", "burst", "device_churn", "duplicate_answers", "anomalous_answers",
-         "channel_anomaly")
+from .vocabulary import QUALITY_FLAGS
+
+#: The flags' codes, in the order they are shown (their words are in ``analysis.vocabulary``).
+FLAGS = QUALITY_FLAGS.codes
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from reportlab.lib.units import cm, mm
 from reportlab.pdfbase.pdfmetrics import getAscentDescent, stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from survey.fonts import register_reportlab_cjk_font
+from analysis.fonts import register_reportlab_cjk_font
 
 __all__ = [
     "DEFAULT_FOOTER",

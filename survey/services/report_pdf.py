@@ -34,9 +34,9 @@ from reportlab.platypus import (
 from reportlab.platypus import paragraph as _rl_paragraph
 
 from analysis.charts import change_chart, figure_png, ranking_chart, rates_chart
+from analysis.fonts import register_reportlab_cjk_font
 from analysis.report import ChangeRow, IndicatorResult, Report, ReportMeta
 
-from ..fonts import register_reportlab_cjk_font
 from .report_words import (
     CI_METHOD_TEXT,
     EXCLUSION_LABELS,

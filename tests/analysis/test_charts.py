@@ -16,7 +16,6 @@ from PIL import Image
 
 from analysis import charts
 from analysis.charts import (
-    VERDICT_COLOURS,
     change_chart,
     figure_png,
     figure_svg,
@@ -25,6 +24,7 @@ from analysis.charts import (
 )
 from analysis.fonts import PROBE_TEXT, chart_rc, cjk_font_family
 from analysis.report import IndicatorSpec, ReportInput, build_report
+from analysis.vocabulary import verdict_term
 
 GLYPH_MISSING = "missing from font"
 
@@ -128,7 +128,7 @@ def test_rate_bars_are_coloured_by_verdict_and_labelled_in_order(report):
     bars = ax.patches[: len(rows)]
     # Rows are drawn top to bottom: the first row has the highest y.
     by_y = sorted(bars, key=lambda b: -b.get_y())
-    assert [to_hex(b.get_facecolor()) for b in by_y] == [VERDICT_COLOURS[r.verdict] for r in rows]
+    assert [to_hex(b.get_facecolor()) for b in by_y] == [verdict_term(r.verdict).colour for r in rows]
     scale = [100.0 if r.kind == "rate" else 1.0 for r in rows]
     assert [b.get_width() for b in by_y] == pytest.approx([r.rate * s for r, s in zip(rows, scale)])
     labels = [t.get_text() for t in ax.get_yticklabels()]

@@ -20,7 +20,7 @@ import zxingcpp
 from pypdf import PdfReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from survey import fonts
+from analysis import fonts
 from survey.services.qr import DEFAULT_INVITATION, Poster, poster_pdf, qr_png, qr_svg
 
 SHORT_URL = "https://minyi.example.cn/s/AbC123"
