@@ -1,4 +1,4 @@
-"""Jinja filters for rendering questionnaire definitions."""
+"""Jinja filters for rendering questionnaire definitions, and the coded values' words (``survey.vocabulary``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from flask import Flask
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from analysis.intervals import DEFAULT_CI_METHOD
 from questions import AnswerError, Text
+
+from . import vocabulary
 
 ANSWER_ERROR_MESSAGES = {
     "required": _l("Please answer this question."),
@@ -17,19 +20,6 @@ ANSWER_ERROR_MESSAGES = {
     "not_an_integer": _l("Please enter a whole number."),
     "out_of_range": _l("Please enter a number from %(min)s to %(max)s."),
     "too_long": _l("Please keep it under %(max)s characters."),
-}
-
-#: Why a response was left out of the rates (its status or quality flag), in words.
-EXCLUSION_REASONS = {
-    "screened_out": _l("Screened out"),
-    "voided": _l("Voided on review"),
-    "too_fast": _l("Too fast"),
-    "straight_lined": _l("Straight-lined"),
-    "burst": _l("Burst of submissions"),
-    "device_churn": _l("Many new devices on one network"),
-    "duplicate_answers": _l("Identical answer sets"),
-    "anomalous_answers": _l("Burst with unusual answers"),
-    "channel_anomaly": _l("QR code with unusual answers"),
 }
 
 #: Weighting variables of a report, in words (analysis.calibration names them).
@@ -77,4 +67,14 @@ def register(app: Flask) -> None:
     app.add_template_filter(answer_error_message, "answer_error")
     app.add_template_filter(variable_name, "variable_name")
     app.add_template_filter(_ci_note, "ci_note")
-    app.add_template_global(EXCLUSION_REASONS, "exclusion_reasons")
+    app.add_template_filter(vocabulary.label, "label")
+    # The coded values' words (survey.vocabulary): {{ round_kinds[round.kind] | label }}.
+    app.add_template_global(vocabulary.EXCLUSION_REASONS, "exclusion_reasons")
+    app.add_template_global(vocabulary.INTERVAL_METHODS, "interval_methods")
+    app.add_template_global(DEFAULT_CI_METHOD, "default_ci_method")
+    app.add_template_global(vocabulary.QUALITY_FLAGS, "quality_flags")
+    app.add_template_global(vocabulary.RESPONSE_STATUSES, "response_statuses")
+    app.add_template_global(vocabulary.ROLES, "roles")
+    app.add_template_global(vocabulary.ROUND_KINDS, "round_kinds")
+    app.add_template_global(vocabulary.ROUND_STATES, "round_states")
+    app.add_template_global(vocabulary.VERDICTS, "verdicts")

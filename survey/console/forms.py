@@ -24,15 +24,18 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from analysis.integrity import FLAGS
-
 from ..services.users import MIN_PASSWORD_LENGTH
-from ..templating import EXCLUSION_REASONS
+from ..vocabulary import QUALITY_FLAGS, ROLES, ROUND_KINDS, Terms, lazy_label
 
 
 def choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms choices (tuples are deprecated in WTForms 3.3)."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def term_choices(terms: Terms, codes=None) -> list[SelectChoice]:
+    """Choices of a vocabulary group (all its codes, or ``codes`` in that order), labelled in the interface language."""
+    return choices((code, lazy_label(terms[code])) for code in (terms if codes is None else codes))
 
 
 class LoginForm(FlaskForm):
@@ -56,8 +59,7 @@ def _new_password(label) -> PasswordField:
 class UserForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
     password = _new_password(_l("Password"))
-    role = SelectField(_l("Role"), choices=choices([("staff", _l("Unit staff")), ("viewer", _l("Viewer")),
-                                                    ("admin", _l("Administrator"))]))
+    role = SelectField(_l("Role"), choices=term_choices(ROLES, ("staff", "viewer", "admin")))
     unit = SelectField(_l("Unit (for unit staff)"), coerce=int, choices=[], validate_choice=False)
 
     def validate_unit(self, field):
@@ -94,8 +96,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 class RoundForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    kind = RadioField(_l("Kind"), choices=choices([("drill", _l("Drill")), ("official", _l("Official"))]),
-                      default="drill")
+    kind = RadioField(_l("Kind"), choices=term_choices(ROUND_KINDS), default="drill")
     questionnaire_version = SelectField(_l("Questionnaire version"), coerce=int, choices=[])
     unit = SelectField(_l("Area"), coerce=int, choices=[])
     #: Local time in the office's time zone (Asia/Shanghai); stored in UTC.
@@ -105,7 +106,7 @@ class RoundForm(FlaskForm):
                                          choices=choices([("yes", _l("Yes")), ("no", _l("No"))]),
                                          default="yes")
     excluded_flags = MultiCheckboxField(_l("Leave out of the results responses flagged"),
-                                        choices=choices([(f, EXCLUSION_REASONS[f]) for f in FLAGS]),
+                                        choices=term_choices(QUALITY_FLAGS),
                                         default=["too_fast"])
 
     def validate_closes_at(self, field):
@@ -174,4 +175,4 @@ __all__ = ["AllocateForm", "ConfirmForm", "LoginForm", "PasswordResetForm", "Rou
 
 class ExclusionsForm(FlaskForm):
     excluded_flags = MultiCheckboxField(_l("Leave out of the results responses flagged"),
-                                        choices=choices([(f, EXCLUSION_REASONS[f]) for f in FLAGS]))
+                                        choices=term_choices(QUALITY_FLAGS))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from questions.codebook import neutralize
 
 from ..models import AuditEvent, User
+from ..vocabulary import ROLES, lazy_label
 
 CSV_COLUMNS = ["id", "created_at_utc", "username", "action", "target", "details"]
 
@@ -108,9 +109,7 @@ VALUE_LABELS = {
     ("rule", "account"): _l("failed attempts for this account"),
     ("rule", "address"): _l("failed attempts from this address"),
     ("rule", "setup_code"): _l("wrong setup codes from this address"),
-    ("role", "admin"): _l("Administrator"),
-    ("role", "viewer"): _l("Viewer"),
-    ("role", "staff"): _l("Unit staff"),
+    **{("role", code): lazy_label(term) for code, term in ROLES.items()},
 }
 
 

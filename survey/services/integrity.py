@@ -24,16 +24,6 @@ from questions import Question, Questionnaire, indicator_value
 
 from ..models import Response, Round
 
-#: Flag -> its name in the office's words.
-FLAG_WORDS = {
-    "too_fast": "答题过快",
-    "straight_lined": "量表题全选同一答案",
-    "burst": "短时间集中提交",
-    "device_churn": "同一网络频繁更换设备",
-    "duplicate_answers": "答案完全雷同",
-    "anomalous_answers": "集中提交且答案分布异常",
-    "channel_anomaly": "整个二维码答案分布异常",
-}
 _BY_WORDS = {"channel": "同一二维码", "device": "同一设备", "network": "同一网络"}
 
 

@@ -37,15 +37,16 @@ from analysis.charts import change_chart, figure_png, ranking_chart, rates_chart
 from analysis.fonts import register_reportlab_cjk_font
 from analysis.report import ChangeRow, IndicatorResult, Report, ReportMeta
 
+from ..vocabulary import VERDICTS, verdict_term
 from .report_words import (
-    CI_METHOD_TEXT,
-    EXCLUSION_LABELS,
     INTERVAL_CAP_WORDS,
-    KIND_LABELS,
     LEVEL_LABELS,
-    VERDICT_WORDS,
+    exclusion_word,
+    interval_method_words,
     more_needed_words,
+    round_kind_word,
     verdict_rule_words,
+    verdict_word,
     weighting_words,
 )
 
@@ -63,19 +64,12 @@ __all__ = [
     "report_pdf",
 ]
 
-#: Verdict -> its colour (the words are in report_words).
-VERDICT_COLOURS = {
-    "pass": colors.HexColor("#1b5e20"),
-    "fail": colors.HexColor("#b71c1c"),
-    "undecided": colors.HexColor("#8a5a00"),
-    "insufficient": colors.HexColor("#455a64"),
-    None: colors.HexColor("#616161"),
-}
 _DEFAULT_DESIGN = "strata: street; no clustering"
 _NUMERALS = "一二三四五六七八九十"
 
 _INK = colors.HexColor("#212121")
 _MUTED = colors.HexColor("#616161")
+_RISE, _FALL = colors.HexColor(VERDICTS["pass"].ink), colors.HexColor(VERDICTS["fail"].ink)
 _RULE = colors.HexColor("#b0bec5")
 _HEADER_BG = colors.HexColor("#e3eaef")
 _STRIPE = colors.HexColor("#f6f8f9")
@@ -107,6 +101,11 @@ def format_target(target: float | None, kind: str = "rate") -> str:
     if target is None:
         return "—"
     return f"{round(100 * target, 4):g}%" if kind == "rate" else f"{target:g}"
+
+
+def _verdict_colour(verdict: str | None) -> colors.Color:
+    """A verdict's text colour (``ink`` of its term in the vocabulary)."""
+    return colors.HexColor(verdict_term(verdict).ink)
 
 
 def _deff(value: float) -> str:
@@ -206,7 +205,7 @@ class _Builder:
             _p("测评报告", s.title),
             Spacer(1, 8 * mm),
             _p(meta.round_name, s.subtitle),
-            _p(KIND_LABELS.get(meta.round_kind, meta.round_kind), s.subtitle),
+            _p(round_kind_word(meta.round_kind), s.subtitle),
             Spacer(1, 22 * mm),
             _p(scope_line, s.cover),
         ]
@@ -237,11 +236,11 @@ class _Builder:
                 format_value(r.rate, r.kind),
                 format_interval(r.ci_low, r.ci_high, r.kind),
                 format_target(r.target, r.kind),
-                VERDICT_WORDS[r.verdict],
+                verdict_word(r.verdict),
                 str(r.n),
                 _deff(r.estimate.deff),
             ])
-            extra.append(("TEXTCOLOR", (4, i), (4, i), VERDICT_COLOURS[r.verdict]))
+            extra.append(("TEXTCOLOR", (4, i), (4, i), _verdict_colour(r.verdict)))
         extra.append(("ALIGN", (4, 0), (4, -1), "CENTER"))
         widths = [w * mm for w in (52, 19, 33, 15, 15, 19, 17)]
         return _table(header, body, widths, s, extra)
@@ -266,11 +265,11 @@ class _Builder:
                 format_value(r.rate, r.kind),
                 format_interval(r.ci_low, r.ci_high, r.kind),
                 format_target(r.target, r.kind),
-                VERDICT_WORDS[r.verdict],
+                verdict_word(r.verdict),
                 str(r.n),
                 _deff(r.estimate.deff),
             ])
-            extra.append(("TEXTCOLOR", (5, i), (5, i), VERDICT_COLOURS[r.verdict]))
+            extra.append(("TEXTCOLOR", (5, i), (5, i), _verdict_colour(r.verdict)))
             if first and i > 1:
                 extra.append(("LINEABOVE", (0, i), (-1, i), 0.4, _RULE))
         extra.append(("ALIGN", (5, 0), (5, -1), "CENTER"))
@@ -279,11 +278,11 @@ class _Builder:
 
     def verdict_sentence(self, rows: Sequence[IndicatorResult]) -> str:
         with_target = [r for r in rows if r.verdict is not None]
-        counts = {v: sum(r.verdict == v for r in with_target) for v in ("pass", "undecided", "fail", "insufficient")}
+        counts = {v: sum(r.verdict == v for r in with_target) for v in VERDICTS}
         text = (f"共 {len(rows)} 项指标，其中 {len(with_target)} 项设有目标："
-                f"达标 {counts['pass']} 项，待定 {counts['undecided']} 项，未达标 {counts['fail']} 项")
+                + "，".join(f"{VERDICTS[v].zh} {counts[v]} 项" for v in ("pass", "undecided", "fail")))
         if counts["insufficient"]:
-            text += f"，样本不足、暂不判定 {counts['insufficient']} 项"
+            text += f"，{VERDICTS['insufficient'].zh}、暂不判定 {counts['insufficient']} 项"
         return text + "。"
 
     def indicators(self, title: str, rows: Sequence[IndicatorResult], chart_title: str) -> None:
@@ -384,11 +383,11 @@ class _Builder:
                 Paragraph(escape(domain_name or self.name(domain)), s.cell),
                 Paragraph(escape(name), s.cell),
                 format_value(rate), format_interval(low, high), format_target(target),
-                VERDICT_WORDS[verdict],
+                verdict_word(verdict),
                 format_value(dk) if dk is not None else "—",
                 needed or "—",
             ])
-            extra.append(("TEXTCOLOR", (5, i), (5, i), VERDICT_COLOURS[verdict]))
+            extra.append(("TEXTCOLOR", (5, i), (5, i), _verdict_colour(verdict)))
         widths = [w * mm for w in (28, 33, 15, 31, 12, 15, 13, 21)]
         self.story.append(_table(header, body, widths, s, extra, numeric_from=2))
 
@@ -426,8 +425,7 @@ class _Builder:
         for i, c in enumerate(rows, start=1):
             d = c.difference
             verdict = ("显著上升" if d.difference > 0 else "显著下降") if d.significant else "无显著变化"
-            colour = (VERDICT_COLOURS["pass"] if d.difference > 0 else VERDICT_COLOURS["fail"]) \
-                if d.significant else _MUTED
+            colour = (_RISE if d.difference > 0 else _FALL) if d.significant else _MUTED
             body.append(([Paragraph(escape(c.domain_name or self.name(c.domain)), s.cell)] if with_unit else [])
                         + [Paragraph(escape(c.name), s.cell), format_value(d.before), format_value(d.after),
                            f"{100 * d.difference:+.1f}", f"{100 * d.low:+.1f} 至 {100 * d.high:+.1f}", verdict])
@@ -448,13 +446,13 @@ class _Builder:
             "各指标的样本量 n 不含回答“不了解”“说不清”等不计入分母的答案，因此可能小于有效答卷数。", s.body))
         reasons = [(k, v) for k, v in m.exclusions.items()]
         if reasons:
-            body = [[EXCLUSION_LABELS.get(k, k), str(v)] for k, v in reasons]
+            body = [[exclusion_word(k), str(v)] for k, v in reasons]
             table = _table(["剔除原因", "份数"], body, [90 * mm, 25 * mm], s)
             table.hAlign = "LEFT"
             self.story.append(KeepTogether([
                 _p("剔除的答卷（一份答卷可能同时符合多项原因）：", s.body), table, Spacer(1, 3 * mm)]))
         self.story.append(_p(weighting_words(m), s.body))
-        method = CI_METHOD_TEXT.get(m.ci_method, m.ci_method)
+        method = interval_method_words(m.ci_method)
         self.story.append(_p(f"置信区间（{self.level_text}）：{method}{INTERVAL_CAP_WORDS}", s.body))
         design = ("抽样设计：按街道分层（每个街道都有调查），不分群；受访者通过扫码或访员逐一调查。"
                   "标准误按分层设计用泰勒线性化方法计算（与 R 语言 survey 包一致）。"
@@ -528,7 +526,7 @@ def report_pdf(
     font = register_reportlab_cjk_font()
     styles = _Styles(font)
     b = _Builder(report, meta, styles)
-    kind = KIND_LABELS.get(meta.round_kind, meta.round_kind)
+    kind = round_kind_word(meta.round_kind)
     if unit is None:
         b.cover(meta.area_name, f"测评范围：{meta.area_name}")
         b.indicators("总体结果", report.overall, f"{meta.area_name}各项指标")

@@ -1,5 +1,6 @@
 """The words the PDF report and the workbook share: verdicts, round kinds,
-unit levels, exclusion reasons and interval methods in plain Chinese.
+unit levels, exclusion reasons and interval methods in plain Chinese (the
+coded values' words are those of ``survey.vocabulary``).
 
 A module of its own so the workbook does not load ReportLab and Matplotlib.
 The methodology in words (weighting, verdict rule, "more interviews") is
@@ -11,41 +12,32 @@ from __future__ import annotations
 from analysis.report import IndicatorResult, Methodology
 from analysis.targets import VerdictRule
 
-from .integrity import FLAG_WORDS
+from ..vocabulary import EXCLUSION_REASONS, INTERVAL_METHODS, ROUND_KINDS, VERDICTS
 
-#: Verdict -> the word printed.
-VERDICT_WORDS = {"pass": "达标", "fail": "未达标", "undecided": "待定", "insufficient": "样本不足", None: "—"}
 #: Cell variable of the weighting -> its name.
 VARIABLE_WORDS = {"street": "街道", "gender": "性别", "age_group": "年龄组"}
-#: Round kind -> its name on the cover.
-KIND_LABELS = {"drill": "模拟测评", "official": "正式测评"}
 LEVEL_LABELS = {"district": "区县", "street": "街道", "town": "乡镇", "community": "社区", "village": "村"}
-#: Exclusion reason -> plain words (unknown reasons are printed as they come).
-EXCLUSION_LABELS = {
-    "screened_out": "不属于调查对象（甄别题未通过）",
-    "voided": "经审核作废",
-    **FLAG_WORDS,
-}
-CI_METHOD_TEXT = {
-    "korn-graubard": (
-        "Korn–Graubard 区间：把样本量按设计效应折算为有效样本量，再用精确的二项"
-        "（Clopper–Pearson）方法计算，并按设计自由度修正。测评关心的比率多在 80%–95%，"
-        "接近 100% 时简单的正态区间会偏窄、过于乐观；这一方法在比率接近边界、社区样本较少时"
-        "仍能保证应有的把握，因此作为默认方法（美国国家卫生统计中心对调查比率采用同一方法）。"
-    ),
-    "clopper-pearson": (
-        "Clopper–Pearson（精确）区间：按有效样本量计算的二项精确区间。它偏保守，"
-        "实际把握不低于名义水平，适合样本较少的单位。"
-    ),
-    "wilson": (
-        "Wilson 区间：按有效样本量计算的得分区间。比率接近 0 或 100% 时比简单的正态区间可靠，"
-        "又不像精确区间那样保守。"
-    ),
-    "logit": "Logit 区间：在对数几率尺度上构造区间再换算回来，区间始终落在 0 到 100% 之间。",
-    "normal": (
-        "正态（Wald）区间：比率加减约 2 倍标准误。只在样本较大、比率不接近 0 或 100% 时适用。"
-    ),
-}
+
+
+def verdict_word(verdict: str | None) -> str:
+    """The verdict printed in a table; a dash without a target."""
+    return "—" if verdict is None else VERDICTS[verdict].zh
+
+
+def round_kind_word(kind: str) -> str:
+    """The round's kind on the cover (模拟测评 / 正式测评)."""
+    return ROUND_KINDS.zh(kind)
+
+
+def exclusion_word(reason: str) -> str:
+    """Why responses were left out, in plain words (an unknown reason is printed as it comes)."""
+    return EXCLUSION_REASONS.zh(reason)
+
+
+def interval_method_words(method: str) -> str:
+    """What the interval method does and why, in a few sentences."""
+    term = INTERVAL_METHODS.get(method)
+    return term.detail if term is not None and term.detail else method
 
 
 def _names(variables) -> str:
@@ -101,12 +93,13 @@ INTERVAL_CAP_WORDS = (
 
 def verdict_rule_words(rule: VerdictRule) -> str:
     """How verdicts are read, including when there is too little data for one."""
+    passed, failed, undecided, insufficient = (VERDICTS[v].zh for v in ("pass", "fail", "undecided", "insufficient"))
     return (
-        "判定：区间下限不低于目标为“达标”；区间上限低于目标为“未达标”；区间包含目标为“待定”，"
+        f"判定：区间下限不低于目标为“{passed}”；区间上限低于目标为“{failed}”；区间包含目标为“{undecided}”，"
         "表示还要增加答卷才能判断，“再需样本”是按目前的比率估计还需增加的答卷数"
         "（超过 1000 份时只写“1000 份以上”）。"
-        f"有效回答少于 {rule.min_n} 份的单位不作判定，标为“样本不足”；区间包含目标、且有效样本量不足 "
-        f"{rule.reliable_n_eff:g} 或区间宽达 {100 * rule.max_width:g} 个百分点的，也标为“样本不足”，"
+        f"有效回答少于 {rule.min_n} 份的单位不作判定，标为“{insufficient}”；区间包含目标、且有效样本量不足 "
+        f"{rule.reliable_n_eff:g} 或区间宽达 {100 * rule.max_width:g} 个百分点的，也标为“{insufficient}”，"
         "这时数据还不足以得出任何结论（参照美国国家卫生统计中心发布调查比率的标准）。"
     )
 

@@ -33,18 +33,19 @@ from openpyxl.utils import get_column_letter
 from analysis.report import IndicatorResult, Report, ReportMeta
 from analysis.targets import VerdictRule
 
+from ..vocabulary import INDICATOR_KINDS
 from .export import ResponseTable, neutralize
 from .report_words import (
-    CI_METHOD_TEXT,
-    EXCLUSION_LABELS,
     INTERVAL_CAP_WORDS,
-    KIND_LABELS,
     LEVEL_LABELS,
-    VERDICT_WORDS,
     ci_note_words,
+    exclusion_word,
+    interval_method_words,
     more_needed_words,
+    round_kind_word,
     verdict_reason_words,
     verdict_rule_words,
+    verdict_word,
     weighting_words,
 )
 
@@ -122,14 +123,14 @@ def _indicator_cells(r: IndicatorResult, rule: VerdictRule) -> tuple[list, list]
     e = r.estimate
     # A number when it is an estimate, words when it is only a bound ("1000 份以上").
     more = more_needed_words(r) if r.more_needed_exceeds else r.more_needed
-    values = [r.rate, r.ci_low, r.ci_high, r.target, VERDICT_WORDS[r.verdict], r.n, e.n_eff, e.deff,
+    values = [r.rate, r.ci_low, r.ci_high, r.target, verdict_word(r.verdict), r.n, e.n_eff, e.deff,
               e.se, r.p_value, more, verdict_reason_words(r, rule) or "", ci_note_words(r.ci_note)]
     formats = [fmt, fmt, fmt, fmt, None, "0", ONE_DECIMAL, TWO_DECIMALS, "0.0000", "0.0000", "0", None, None]
     return values, formats
 
 
 def _kind_word(kind: str) -> str:
-    return "比率" if kind == "rate" else "指数（0–100）"
+    return INDICATOR_KINDS.zh(kind) + ("（0–100）" if kind == "index" else "")
 
 
 def _raw_cell_fragment(text: str) -> bytes:
@@ -274,14 +275,14 @@ def _notes(wb: Workbook, report: Report, meta: ReportMeta) -> None:
     lines: list[tuple[str, object]] = [
         ("报告", "测评报告"),
         ("测评轮次", meta.round_name),
-        ("类型", KIND_LABELS.get(meta.round_kind, meta.round_kind)),
+        ("类型", round_kind_word(meta.round_kind)),
         ("测评范围", meta.area_name),
         ("生成时间", meta.generated_at.strftime("%Y-%m-%d %H:%M")),
         ("对比轮次", meta.compared_round_name or "—"),
         ("收到答卷", m.n_rows),
         ("有效答卷", m.n_used),
     ]
-    lines += [(f"剔除：{EXCLUSION_LABELS.get(k, k)}", v) for k, v in m.exclusions.items()]
+    lines += [(f"剔除：{exclusion_word(k)}", v) for k, v in m.exclusions.items()]
     lines += [
         ("加权", weighting_words(m)),
         ("加权格数", m.cells),
@@ -289,7 +290,7 @@ def _notes(wb: Workbook, report: Report, meta: ReportMeta) -> None:
         ("权重最大/最小之比", m.weight_ratio),
         ("加权设计效应（Kish）", m.kish_deff),
         ("置信水平", m.level),
-        ("区间方法", CI_METHOD_TEXT.get(m.ci_method, m.ci_method) + INTERVAL_CAP_WORDS),
+        ("区间方法", interval_method_words(m.ci_method) + INTERVAL_CAP_WORDS),
         ("排名依据", "全部比率指标的等权综合得分" if report.ranking_basis == "composite"
          else report.ranking_basis),
         ("判定规则", verdict_rule_words(m.verdict_rule)),

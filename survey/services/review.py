@@ -24,11 +24,12 @@ from questions import Text as LocalText
 
 from ..exceptions import SetupError
 from ..models import AuditEvent, Channel, Response, Round, Unit, User
+from ..vocabulary import VOIDED
 from . import audit, integrity
 
 REASON_MAX_LENGTH = 500
 #: What the list of a round's responses to review can be narrowed to.
-FILTERS = (*FLAGS, "voided")
+FILTERS = (*FLAGS, VOIDED.code)
 PER_PAGE = 50
 
 VOID_ACTION = "response.void"
@@ -147,8 +148,8 @@ def flagged_responses(session: Session, round_: Round, *, flag: str | None = Non
         for name in integrity.flags_from_text(text):
             if name in counts:
                 counts[name] += 1
-        counts["voided"] += bool(voided)
-    if flag == "voided":
+        counts[VOIDED.code] += bool(voided)
+    if flag == VOIDED.code:
         condition = Response.voided_at.is_not(None)
     elif flag in FLAGS:
         # Flags are stored as a JSON list of these fixed names, quoted.
