@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from analysis.integrity import FLAGS
 
 from ..models import Response, Round, RoundQuota, Unit
+from ..vocabulary import STATUS_COMPLETE
 from . import integrity
 
 OFFICE_TIMEZONE = "Asia/Shanghai"
@@ -99,7 +100,7 @@ def round_progress(
             select(
                 Response.unit_id,
                 func.count(),
-                func.sum(case((Response.status == "complete", 1), else_=0)),
+                func.sum(case((Response.status == STATUS_COMPLETE, 1), else_=0)),
                 func.sum(case((Response.submitted_at >= day_start, 1), else_=0)),
             )
             .where(Response.round_id == round_.id)
@@ -130,7 +131,7 @@ def round_progress(
             counter = flag_counts[unit_id]
             for flag in flags & known:
                 counter[flag] += 1
-        if status == "complete":
+        if status == STATUS_COMPLETE:
             durations[unit_id].append((submitted_at - started_at).total_seconds())
             if not voided and not (flags and flags & excluded_flags):
                 usable[unit_id] += 1

@@ -24,6 +24,7 @@ from analysis.report import IndicatorSpec, Report, ReportInput, ReportMeta, buil
 from analysis.targets import VerdictRule
 from questions import Question, Questionnaire, indicator_value, score_value
 
+from .. import vocabulary
 from ..exceptions import SetupError
 from ..models import PopulationCell, Response, Round, Unit
 from ..models.types import utcnow
@@ -31,7 +32,7 @@ from . import integrity
 from .bulkread import collector_paused
 from .export import ResponseTable
 
-STATUS_SCREENED_OUT = "screened_out"
+STATUS_SCREENED_OUT = vocabulary.STATUS_SCREENED_OUT
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def indicator_specs(questionnaire: Questionnaire, targets: dict[str, float]) -> 
         specs.append((IndicatorSpec(key, name, targets.get(q.indicator), "rate"), q))
     for q in questionnaire.questions:
         if q.scores and q.indicator:
-            name = f"{questionnaire.indicators[q.indicator].name.zh}（指数）"
+            name = f"{questionnaire.indicators[q.indicator].name.zh}（{vocabulary.INDICATOR_KINDS['index'].zh}）"
             specs.append((IndicatorSpec(f"{q.indicator}.index", name, None, "index"), q))
     return specs
 
@@ -223,7 +224,7 @@ def report_input(session: Session, round_: Round, options: ReportOptions) -> Rep
     excluded = rows.screened_out.copy()
     voided = rows.voided & ~excluded
     if voided.any():
-        exclusions["voided"] = int(np.count_nonzero(voided))
+        exclusions[vocabulary.VOIDED.code] = int(np.count_nonzero(voided))
         excluded |= voided
     excluded_flags = round_.excluded_flags if options.excluded_flags is None else options.excluded_flags
     for flag in excluded_flags:
@@ -333,7 +334,7 @@ def option_counts(questionnaire: Questionnaire, raw: ResponseTable) -> list[dict
     """How often each option of each choice question was chosen among complete
     responses, tallied from the raw export the workbook writes anyway, instead
     of a second pass over the database."""
-    complete = [status == "complete" for status in raw.column("status")]
+    complete = [status == vocabulary.STATUS_COMPLETE for status in raw.column("status")]
     result = []
     for q in questionnaire.questions:
         if not q.options:

@@ -26,6 +26,7 @@ from questions import AnswerSet, evaluate_answers
 
 from ..exceptions import AlreadyResponded, ChannelNotFound, InvalidSubmission, RoundNotOpen
 from ..models import Answer, Channel, Response, Round, Unit
+from ..vocabulary import STATUS_COMPLETE, STATUS_SCREENED_OUT
 from .integrity import check_submission
 
 TICKET_SALT = "minyi.form-ticket"
@@ -219,7 +220,7 @@ def submit_response(
         network_hash=network,
         started_at=started_at,
         submitted_at=now,
-        status="screened_out" if answer_set.screened_out_by else "complete",
+        status=STATUS_SCREENED_OUT if answer_set.screened_out_by else STATUS_COMPLETE,
         screened_out_by=answer_set.screened_out_by,
         quality_flags=checks.flags,
         flag_reasons=checks.reasons,
