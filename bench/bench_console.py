@@ -15,14 +15,13 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import yaml
 from sqlalchemy import insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.scratch import scratch_database  # noqa: E402
-from questions import STANDARD_QUESTIONNAIRE_PATH  # noqa: E402
+from questions import standard_definition  # noqa: E402
 from survey import create_app  # noqa: E402
 from survey.extensions import db  # noqa: E402
 from survey.migrate import upgrade_database  # noqa: E402
@@ -37,7 +36,7 @@ from survey.services.warmup import warm_reports  # noqa: E402
 def build(app, responses: int) -> int:
     rng = random.Random(5)
     with app.app_context():
-        version, _ = import_questionnaire(db.session, yaml.safe_load(STANDARD_QUESTIONNAIRE_PATH.read_text("utf-8")))
+        version, _ = import_questionnaire(db.session, standard_definition())
         district = Unit(code="B", name="基准区", level="district")
         communities = []
         for s in range(5):

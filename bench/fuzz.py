@@ -122,10 +122,9 @@ class Tally:
 
 def build_world(app) -> dict:
     """Demo district, two rounds with responses, mathtext names, administrators and an API token."""
-    import yaml
     from sqlalchemy import select
 
-    from questions import STANDARD_QUESTIONNAIRE_PATH
+    from questions import standard_definition
     from survey.extensions import db
     from survey.models import Channel, QuestionnaireVersion, Response, Round, Unit, User
     from survey.models.types import utcnow
@@ -137,7 +136,7 @@ def build_world(app) -> dict:
     with app.app_context():
         round_ = load_demo(db.session)
         simulate_responses(db.session, round_, 150, seed=1)
-        data = yaml.safe_load(STANDARD_QUESTIONNAIRE_PATH.read_text(encoding="utf-8"))
+        data = standard_definition()
         data["version"] = 2
         first = next(iter(data["indicators"]))
         data["indicators"][first]["name"] = {"zh": "指标$\\x$", "en": "$\\x$"}

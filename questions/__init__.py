@@ -8,9 +8,10 @@ processed anywhere (CLI, tests, exporter).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .answers import AnswerSet, evaluate_answers, indicator_value, score_value
-from .bounded import check_definition, read_yaml
+from .bounded import check_definition, read_questionnaire_file, read_yaml
 from .codebook import codebook_rows, export_value
 from .errors import AnswerError, Problem, QuestionnaireError, QuestionnaireFileError, QuestionsError
 from .loader import load_questionnaire, load_questionnaire_text, parse_questionnaire
@@ -53,7 +54,9 @@ __all__ = [
     "load_questionnaire",
     "load_questionnaire_text",
     "load_standard",
+    "standard_definition",
     "parse_questionnaire",
+    "read_questionnaire_file",
     "read_yaml",
     "score_value",
 ]
@@ -70,3 +73,8 @@ def load_standard() -> Questionnaire:
     :raises QuestionnaireError: if the shipped file is broken (a packaging bug).
     """
     return load_questionnaire(STANDARD_QUESTIONNAIRE_PATH)
+
+
+def standard_definition() -> Any:
+    """The shipped standard questionnaire's definition (a fresh mapping each call), not yet validated."""
+    return read_questionnaire_file(STANDARD_QUESTIONNAIRE_PATH.name, STANDARD_QUESTIONNAIRE_PATH.read_bytes())

@@ -29,6 +29,7 @@ __all__ = [
     "MAX_TEXT_CHARACTERS",
     "MAX_VALUES",
     "check_definition",
+    "read_questionnaire_file",
     "read_yaml",
 ]
 
@@ -111,6 +112,26 @@ def read_yaml(text: str, source: str = "<text>") -> Any:
             loader.dispose()
     check_definition(data, source)
     return data
+
+
+def read_questionnaire_file(source: str, data: bytes) -> Any:
+    """The definition in a questionnaire file's bytes (UTF-8 YAML, a BOM allowed), not yet validated.
+
+    The one way a questionnaire file is read: uploads, the shipped bank, the
+    demo and the benches. ``source`` (the file's name) is named in errors.
+
+    :raises QuestionnaireFileError: too large, not UTF-8 (``reason`` ``encoding``),
+        or anything :func:`read_yaml` refuses.
+    """
+    if len(data) > 4 * MAX_FILE_CHARACTERS:  # UTF-8 needs at most 4 bytes a character
+        raise QuestionnaireFileError(source, "too_large",
+                                     f"the file is larger than {MAX_FILE_CHARACTERS // 1024} KB",
+                                     limit=MAX_FILE_CHARACTERS)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise QuestionnaireFileError(source, "encoding", f"the file is not UTF-8 text (byte {exc.start})") from None
+    return read_yaml(text, source)
 
 
 def _at(line: int | None) -> str:

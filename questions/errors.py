@@ -71,7 +71,7 @@ class QuestionnaireFileError(QuestionnaireError):
 
     ``reason`` is a machine code for the app to translate: ``too_large``,
     ``too_deep``, ``too_many_values``, ``text_too_long``, ``characters``,
-    ``value_type``, ``syntax``; ``line`` the file line where known (from 1),
+    ``value_type``, ``syntax``, ``encoding`` (not UTF-8); ``line`` the file line where known (from 1),
     ``limit`` the bound that was passed, ``where`` the key path of the value
     concerned (``questions[3].text``) where known. ``str()`` is English.
     """

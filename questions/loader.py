@@ -29,7 +29,7 @@ from ._config import (
     read_text,
     suggest,
 )
-from .bounded import read_yaml
+from .bounded import read_questionnaire_file, read_yaml
 from .errors import Problem, QuestionnaireError
 from .schema import (
     Condition,
@@ -87,7 +87,7 @@ def load_questionnaire(path: str | PathLike[str]) -> Questionnaire:
     :raises OSError: if the file cannot be read.
     """
     path = Path(path)
-    return load_questionnaire_text(path.read_text(encoding="utf-8"), source=path.name)
+    return parse_questionnaire(read_questionnaire_file(path.name, path.read_bytes()), source=path.name)
 
 
 def load_questionnaire_text(text: str, source: str = "<text>") -> Questionnaire:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analysis.integrity import IntegrityRules
-from questions import STANDARD_QUESTIONNAIRE_PATH
+from questions import STANDARD_QUESTIONNAIRE_PATH, standard_definition
 
 from ..models import PopulationCell, Round, Unit
 from ..models.types import utcnow
@@ -38,7 +37,7 @@ def _unit(session: Session, code: str, name: str, level: str, parent: Unit | Non
 
 def load_demo(session: Session, open_for: timedelta = timedelta(days=30)) -> Round:
     """Create the demo (or reuse what an earlier run made). Flushes."""
-    data = yaml.safe_load(STANDARD_QUESTIONNAIRE_PATH.read_text(encoding="utf-8"))
+    data = standard_definition()
     version, _ = import_questionnaire(session, data, source=STANDARD_QUESTIONNAIRE_PATH.name)
     district = _unit(session, *DEMO_DISTRICT, "district", None)
     communities = []

@@ -1,6 +1,6 @@
 """Importing questionnaire files as versions.
 
-Files are read with :func:`questions.read_yaml`, bounded in size, nesting
+Files are read with :func:`questions.read_questionnaire_file`, bounded in size, nesting
 and values; every refusal becomes a :class:`SetupError` in the office's
 language.
 """
@@ -16,7 +16,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from questions import QuestionnaireError, QuestionnaireFileError, check_definition, parse_questionnaire, read_yaml
+import questions
+from questions import QuestionnaireError, QuestionnaireFileError, check_definition, parse_questionnaire
 from questions.bounded import MAX_FILE_CHARACTERS
 
 from ..exceptions import SetupError
@@ -40,15 +41,8 @@ def read_questionnaire_file(filename: str, data: bytes) -> Any:
         many values, or values a definition cannot hold; the message names the
         file (and the line or key where known), in the office's language.
     """
-    if len(data) > 4 * MAX_FILE_CHARACTERS:  # UTF-8 needs at most 4 bytes a character
-        raise SetupError(_("%(file)s: the file is larger than %(size)s KB.", file=filename,
-                           size=MAX_FILE_CHARACTERS // 1024))
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise SetupError(_("%(file)s: the file is not UTF-8 text.", file=filename)) from None
-    try:
-        return read_yaml(text, source=filename)
+        return questions.read_questionnaire_file(filename, data)
     except QuestionnaireFileError as exc:
         raise SetupError(file_error_message(exc)) from None
 
@@ -56,6 +50,8 @@ def read_questionnaire_file(filename: str, data: bytes) -> Any:
 def file_error_message(exc: QuestionnaireFileError) -> str:
     """A :class:`QuestionnaireFileError` in the office's language."""
     where = exc.where or ""
+    if exc.reason == "encoding":
+        return _("%(file)s: the file is not UTF-8 text.", file=exc.source)
     if exc.reason == "too_large":
         return _("%(file)s: the file is larger than %(size)s KB.", file=exc.source, size=(exc.limit or 0) // 1024)
     if exc.reason == "too_deep":
