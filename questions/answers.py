@@ -75,7 +75,7 @@ def evaluate_answers(
     :raises ValueError: if the questionnaire has a community question and no
         ``community_options`` are given (a programming error, not bad input).
     """
-    if community_options is None and any(q.type == "community" for q in questionnaire.questions):
+    if community_options is None and any(q.kind.answers_unit for q in questionnaire.questions):
         raise ValueError(
             f"questionnaire {questionnaire.code!r} asks for the community: "
             f"pass community_options"
@@ -114,21 +114,7 @@ def indicator_value(question: Question, value: object) -> int | None:
     """
     if question.indicator is None:
         raise ValueError(f"question {question.id!r} is not counted towards an indicator")
-    if value is None:
-        return None
-    if isinstance(value, (list, tuple, set, frozenset)):
-        if not value:
-            return None
-        if any(code in question.counts_as_yes for code in value):
-            return 1
-        if all(code in question.excluded for code in value):
-            return None
-        return 0
-    if value in question.counts_as_yes:
-        return 1
-    if value in question.excluded:
-        return None
-    return 0
+    return question.kind.indicator_value(question, value)
 
 
 def score_value(question: Question, value: object) -> float | None:

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from .types import QuestionType
 
 __all__ = [
     "Choice",
@@ -157,7 +160,7 @@ class Question:
     id : str
         Stable identifier (``[a-z][a-z0-9_]*``); stored answers are keyed by it.
     type : str
-        Key of a type in ``questions.types.QUESTION_TYPES``.
+        Key of a type in ``questions.types.QUESTION_TYPES``; ``kind`` is the type itself.
     text, help : Text
         The question and an optional hint shown under it.
     required : bool
@@ -217,6 +220,18 @@ class Question:
     def codes(self) -> tuple[str, ...]:
         """Option codes in display order."""
         return tuple(choice.code for choice in self.options)
+
+    @property
+    def kind(self) -> QuestionType:
+        """The question's type from the registry, which knows how to parse,
+        render, export and count its answers (``questions.types``).
+
+        :raises ValueError: for a type key that is not registered.
+        """
+        # types.py builds its fixed options from this module, so it is imported here.
+        from .types import get_type
+
+        return get_type(self.type)
 
     @property
     def column(self) -> str:

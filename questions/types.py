@@ -1,9 +1,32 @@
 """Registry of question types.
 
-One small class per type (as Indico's survey fields): each knows its
-type-specific config keys and how to validate them, its default options and
-counting rules, and how to turn raw form input (a list of strings, as from a
-multi-dict's ``getlist``) into a clean value.
+One small class per type (as Indico's survey fields), registered in
+``QUESTION_TYPES`` and reached from a question as ``question.kind``. A type
+carries everything that depends on it, so that no code outside ``questions/``
+branches on type names:
+
+===========================  ==================================================
+config                       ``config_keys``, ``read_config``, default
+                             ``counts_as_yes`` / ``excluded`` / ``scores``, and
+                             what the loader allows (``countable``,
+                             ``scorable``, ``has_codes``, ``can_screen``)
+parsing                      ``parse``: raw form input -> clean value
+form widget                  ``widget`` (which form macro branch renders it:
+                             ``choices``, ``community``, ``number``, ``text``)
+                             and ``multiple`` (checkboxes rather than radios)
+export                       ``export_text`` (the CSV cell) and its inverse
+                             ``parse_export_text``; ``from_json_text`` for the
+                             text a database's JSON ``->>`` hands over;
+                             ``value_description`` for the codebook
+tally and indicator coding   ``tally_codes`` (the codes an answer counts
+                             under) and ``indicator_value`` (1, 0 or left out)
+roles                        ``answers_unit`` (the answer is the respondent's
+                             unit), ``is_rating_scale`` (a rating scale the
+                             straight-lining check reads)
+===========================  ==================================================
+
+To add a type, write a class here, register it in ``QUESTION_TYPES`` and
+document it in ``FORMAT.md``; the form, export, reports and checks follow.
 
 Clean values
 ------------
@@ -25,12 +48,14 @@ A blank answer parses to None; whether that is allowed is decided by
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, Literal, NoReturn
 
+from ._cells import neutralize, number_text, unneutralize
 from ._config import (
     Report,
     describe,
@@ -53,9 +78,13 @@ __all__ = [
     "Satisfaction5Type",
     "SingleChoiceType",
     "TextType",
+    "Widget",
     "YesNoType",
     "get_type",
 ]
+
+#: Which branch of the form macro (templates/_macros/questions.html) renders a type.
+Widget = Literal["choices", "community", "number", "text"]
 
 #: Longest text answer accepted when a text question sets no ``max_length``;
 #: a safe default keeps a pasted essay (or an attack) out of the database.
@@ -108,6 +137,19 @@ class QuestionType:
         ``show_if`` may refer to them.
     can_screen : bool
         Whether the question may carry ``screening``.
+    widget : Widget
+        Which form widget asks it: ``choices`` (radio buttons or check
+        boxes over ``question.options``), ``community`` (a list of the
+        office's communities), ``number`` or ``text``.
+    multiple : bool
+        Whether several options may be chosen (check boxes, not radio
+        buttons); the clean value is then a list.
+    answers_unit : bool
+        Whether the answer is the respondent's unit code (the response is
+        then counted under that unit rather than the channel's).
+    is_rating_scale : bool
+        Whether the question is a rating scale that straight-lining
+        (the same level for every item) is read on.
     """
 
     key: ClassVar[str]
@@ -117,6 +159,13 @@ class QuestionType:
     scorable: ClassVar[bool] = False
     has_codes: ClassVar[bool] = False
     can_screen: ClassVar[bool] = False
+    widget: ClassVar[Widget]
+    multiple: ClassVar[bool] = False
+    answers_unit: ClassVar[bool] = False
+    is_rating_scale: ClassVar[bool] = False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.key!r}>"
 
     def read_config(self, data: Mapping[str, Any], report: Report) -> dict[str, Any]:
         """Validate the type-specific keys of ``data``; return ``Question`` keyword args."""
@@ -142,6 +191,101 @@ class QuestionType:
         :raises InvalidAnswer: when the input is not a valid answer.
         """
         raise NotImplementedError
+
+    # -- export ----------------------------------------------------------------------
+
+    def export_text(self, question: Question, value: object) -> str:
+        """How one clean answer is written in a CSV cell.
+
+        Codes as they are, several codes joined by ``";"``, numbers plainly
+        (``35``, ``1.5``) and a missing answer as an empty cell.
+        """
+        if value is None:
+            return ""
+        if isinstance(value, (list, tuple)):
+            return ";".join(str(code) for code in value)
+        if isinstance(value, bool):
+            # Not produced by any type today; written as a code rather than "True".
+            return "yes" if value else "no"
+        if isinstance(value, (int, float)):
+            return number_text(value)
+        return str(value)
+
+    def parse_export_text(self, question: Question, text: str) -> object | None:
+        """The clean answer a CSV cell written by ``export_text`` holds; None for an empty cell.
+
+        The base reads one code (choice and community types).
+        """
+        return text or None
+
+    def from_json_text(self, question: Question, text: str) -> object:
+        """The clean answer from the text a database gives for its stored JSON
+        value (SQLite ``json_extract``, PostgreSQL ``->>``): a string comes
+        back bare, a list or number as JSON. The base has string answers."""
+        return text
+
+    def value_description(self, question: Question, locale: str) -> str:
+        """What the values of the question's export column mean, for the codebook."""
+        return "; ".join(f"{c.code}={c.label.get(locale)}" for c in question.options)
+
+    # -- tallies and indicators -----------------------------------------------------
+
+    def tally_codes(self, question: Question, value: object) -> tuple[str, ...]:
+        """The codes a clean answer counts under when codes are tallied
+        (the option chosen, each option selected, the unit); none for a
+        missing answer. The base type's answers have no codes."""
+        return ()
+
+    def indicator_value(self, question: Question, value: object) -> int | None:
+        """What one answer contributes to an indicator rate: 1 if any of its
+        codes counts as yes, None if it has none or all are excluded, else 0.
+
+        ``questions.indicator_value`` calls this after checking the question
+        is counted.
+        """
+        codes = self.tally_codes(question, value)
+        if not codes:
+            return None
+        if any(code in question.counts_as_yes for code in codes):
+            return 1
+        if all(code in question.excluded for code in codes):
+            return None
+        return 0
+
+
+# Codebook descriptions of the values of types without options in the file.
+_VALUE_WORDS = {
+    "zh": {
+        "community": "社区（村）代码，由系统提供",
+        "number": "数字",
+        "integer": "整数",
+        "text": "文字",
+        "range": "{low}至{high}",
+        "max_length": "最多{n}字",
+    },
+    "en": {
+        "community": "community (unit) code, supplied by the system",
+        "number": "number",
+        "integer": "whole number",
+        "text": "free text",
+        "range": "{low} to {high}",
+        "max_length": "at most {n} characters",
+    },
+}
+
+
+def _value_words(locale: str) -> dict[str, str]:
+    english = locale.replace("-", "_").split("_", 1)[0].lower() == "en"
+    return _VALUE_WORDS["en" if english else "zh"]
+
+
+def _codes_of(value: object) -> tuple[Any, ...]:
+    """The codes of a choice answer: none, one code, or a list's codes."""
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return tuple(value)
+    return (value,)
 
 
 def _read_options(data: Mapping[str, Any], type_key: str, report: Report) -> tuple[Choice, ...]:
@@ -199,6 +343,7 @@ class _ChoiceType(QuestionType):
     scorable = True
     has_codes = True
     can_screen = True
+    widget = "choices"
 
     def parse(self, question, raw, community_options=None):
         values = _values(raw)
@@ -208,6 +353,9 @@ class _ChoiceType(QuestionType):
         if len(values) > 1 or values[0] not in question.codes:
             _invalid_choice(values)
         return values[0]
+
+    def tally_codes(self, question, value):
+        return _codes_of(value)
 
 
 def _invalid_choice(values: list[str]) -> NoReturn:
@@ -234,6 +382,8 @@ class MultipleChoiceType(QuestionType):
     config_keys = ("options", "min_choices", "max_choices")
     countable = True
     has_codes = True
+    widget = "choices"
+    multiple = True
 
     def read_config(self, data, report):
         options = _read_options(data, self.key, report)
@@ -266,6 +416,15 @@ class MultipleChoiceType(QuestionType):
         if question.max_choices is not None and len(codes) > question.max_choices:
             raise InvalidAnswer("too_many_choices", max=question.max_choices, count=len(codes))
         return codes
+
+    def parse_export_text(self, question, text):
+        return text.split(";") if text else None
+
+    def from_json_text(self, question, text):
+        return json.loads(text)
+
+    def tally_codes(self, question, value):
+        return _codes_of(value)
 
 
 class _FixedChoiceType(_ChoiceType):
@@ -330,6 +489,7 @@ class Satisfaction5Type(_FixedChoiceType):
 
     key = "satisfaction5"
     name = Text("满意度（五级）", "Satisfaction (five levels)")
+    is_rating_scale = True
 
     def base_options(self, data, report):
         return SATISFACTION5_OPTIONS
@@ -379,6 +539,7 @@ class NumberType(QuestionType):
     key = "number"
     name = Text("数字", "Number")
     config_keys = ("min", "max", "integer")
+    widget = "number"
 
     def read_config(self, data, report):
         config: dict[str, Any] = {}
@@ -415,6 +576,31 @@ class NumberType(QuestionType):
             raise InvalidAnswer("out_of_range", value=value, min=question.min, max=question.max)
         return value
 
+    def parse_export_text(self, question, text):
+        if not text:
+            return None
+        if question.integer:
+            try:
+                return int(text)
+            except ValueError:
+                pass
+        return float(text)
+
+    def from_json_text(self, question, text):
+        return json.loads(text)
+
+    def value_description(self, question, locale):
+        words = _value_words(locale)
+        kind = words["integer"] if question.integer else words["number"]
+        if question.min is not None and question.max is not None:
+            low, high = number_text(question.min), number_text(question.max)
+            kind += " " + words["range"].format(low=low, high=high)
+        elif question.min is not None:
+            kind += f" ≥ {number_text(question.min)}"
+        elif question.max is not None:
+            kind += f" ≤ {number_text(question.max)}"
+        return kind
+
 
 class TextType(QuestionType):
     """Free text, at most ``max_length`` characters (default 500)."""
@@ -422,6 +608,7 @@ class TextType(QuestionType):
     key = "text"
     name = Text("填空题", "Free text")
     config_keys = ("max_length",)
+    widget = "text"
 
     def read_config(self, data, report):
         length = DEFAULT_TEXT_MAX_LENGTH
@@ -440,6 +627,24 @@ class TextType(QuestionType):
             raise InvalidAnswer("too_long", max=limit, length=len(text))
         return text
 
+    def export_text(self, question, value):
+        """As the base, but text that starts like a spreadsheet formula (``=``,
+        ``+``, ``-``, ``@``) gets a leading apostrophe: offices open exports in
+        Excel/WPS, and a respondent must not be able to inject a formula."""
+        if value is None or isinstance(value, (list, tuple, bool, int, float)):
+            return super().export_text(question, value)
+        return neutralize(str(value))
+
+    def parse_export_text(self, question, text):
+        """The typed text; see ``unneutralize`` for the one text that does not read back."""
+        return unneutralize(text) or None
+
+    def value_description(self, question, locale):
+        words = _value_words(locale)
+        if question.max_length is not None:
+            return f"{words['text']} ({words['max_length'].format(n=question.max_length)})"
+        return words["text"]
+
 
 class CommunityType(QuestionType):
     """The respondent's community (社区/村).
@@ -451,6 +656,8 @@ class CommunityType(QuestionType):
 
     key = "community"
     name = Text("所在社区", "Community")
+    widget = "community"
+    answers_unit = True
 
     def parse(self, question, raw, community_options=None):
         if community_options is None:
@@ -463,6 +670,12 @@ class CommunityType(QuestionType):
         if len(values) > 1 or values[0] not in community_options:
             _invalid_choice(values)
         return values[0]
+
+    def tally_codes(self, question, value):
+        return _codes_of(value)
+
+    def value_description(self, question, locale):
+        return _value_words(locale)["community"]
 
 
 #: All question types by key, in the order they are documented.

@@ -112,9 +112,9 @@ def simulate_responses(session: Session, round_: Round, count: int, seed: int = 
                 eligible = sorted(q.screening.eligible)
                 others = [o.code for o in q.options if o.code not in q.screening.eligible]
                 raw[q.id] = [others[0] if others and rng.random() < screened_share else eligible[0]]
-            elif q.type == "community":
+            elif q.kind.answers_unit:
                 raw[q.id] = [channel.unit.code]
-            elif q.type == "multiple_choice":
+            elif q.kind.multiple:
                 raw[q.id] = [rng.choice(q.options).code]
             elif q.variable == "age_group":
                 raw[q.id] = [rng.choices(q.options, [1, 2, 3, 4][: len(q.options)])[0].code]

@@ -31,8 +31,6 @@ FIXED_COLUMNS = [
     "started_at", "submitted_at", "duration_seconds", "status", "screened_out_by", "quality_flags",
     "voided",
 ]
-# Answers the database hands over as JSON text (a list; a number on PostgreSQL).
-_JSON_TYPES = ("multiple_choice", "number")
 
 
 @dataclass(frozen=True)
@@ -78,8 +76,8 @@ def _mapped(values: Sequence, fn: Callable[[Hashable], str]) -> list[str]:
 def _answer_text(question: Question, raw: object) -> str:
     if raw is None:
         return ""
-    if isinstance(raw, str) and question.type in _JSON_TYPES:
-        raw = json.loads(raw)
+    if isinstance(raw, str):  # a list, or a number on PostgreSQL, arrives as JSON text
+        raw = question.kind.from_json_text(question, raw)
     return export_value(question, raw)  # neutralises typed text itself
 
 

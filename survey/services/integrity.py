@@ -75,7 +75,7 @@ class _Scorer:
     def of(cls, questionnaire: Questionnaire) -> _Scorer:
         counted = tuple((q.id, q, {code: indicator_value(q, code) for code in q.codes})
                         for q in questionnaire.counted_questions)
-        return cls(counted, tuple(q.id for q in questionnaire.questions if q.type == "satisfaction5"))
+        return cls(counted, tuple(q.id for q in questionnaire.questions if q.kind.is_rating_scale))
 
     def favourable(self, answers: dict) -> float:
         total = given = 0

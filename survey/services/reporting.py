@@ -341,7 +341,7 @@ def option_counts(questionnaire: Questionnaire, raw: ResponseTable) -> list[dict
             continue
         counted: Counter[str] = Counter()
         for text, times in Counter(compress(raw.column(q.column), complete)).items():
-            for code in text.split(";") if q.type == "multiple_choice" else (text,):
+            for code in q.kind.tally_codes(q, q.kind.parse_export_text(q, text)):
                 counted[code] += times
         total = sum(counted[o.code] for o in q.options)
         for option in q.options:

@@ -193,7 +193,7 @@ class AnswerLine:
 
 def answer_lines(session: Session, questionnaire: Questionnaire, answers: dict) -> list[AnswerLine]:
     community_codes = [answers[q.id] for q in questionnaire.questions
-                       if q.type == "community" and isinstance(answers.get(q.id), str)]
+                       if q.kind.answers_unit and isinstance(answers.get(q.id), str)]
     names = ({u.code: u.full_name for u in session.scalars(select(Unit).where(Unit.code.in_(community_codes)))}
              if community_codes else {})
     lines = []
@@ -201,7 +201,7 @@ def answer_lines(session: Session, questionnaire: Questionnaire, answers: dict) 
         value = answers.get(question.id)
         if value is None:
             parts: list = []
-        elif question.type == "community":
+        elif question.kind.answers_unit:
             parts = [names.get(value, str(value))]
         elif question.options:
             parts = []

@@ -205,7 +205,7 @@ def submit_response(
 
     unit_id = channel.unit_id
     for question in questionnaire.questions:
-        if question.type == "community" and question.id in answer_set.answers:
+        if question.kind.answers_unit and question.id in answer_set.answers:
             unit_id = session.scalar(select(Unit.id).where(Unit.code == answer_set.answers[question.id]))
 
     started_at = min(ticket.started_at, now)
