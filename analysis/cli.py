@@ -59,6 +59,7 @@ from analysis.intervals import CI_METHODS, DEFAULT_CI_METHOD
 from analysis.planning import ALLOCATION_METHODS, MAX_SEARCH_N, allocate, sample_size
 from analysis.results import Estimate
 from analysis.targets import DEFAULT_VERDICT_RULE, VerdictRule, target_verdict
+from analysis.textfile import with_text_encoding
 from analysis.weighting import rake
 
 __all__ = ["JSON_KEYS", "CliError", "main"]
@@ -150,27 +151,31 @@ def read_csv(path: str, wanted: Sequence[str] | None = None) -> Table:
     if size > MAX_INPUT_BYTES:
         raise CliError(f"{path}: larger than {MAX_INPUT_BYTES // 2**20} MiB; "
                        f"keep only the columns needed, or split the file")
-    for encoding in ("utf-8-sig", "gb18030"):
+    reader = None
+
+    def read(encoding: str) -> Table:
+        nonlocal reader
         reader = None
-        try:
-            with open(path, newline="", encoding=encoding) as fh:
-                reader = csv.reader(fh)
-                return _read(path, reader, wanted)
-        except UnicodeDecodeError:
-            continue
-        except FileNotFoundError:
-            raise CliError(f"{path}: file not found") from None
-        except IsADirectoryError:
-            raise CliError(f"{path}: is a directory, not a CSV file") from None
-        except OSError as exc:
-            raise CliError(f"{path}: cannot read ({exc.strerror})") from None
-        except csv.Error as exc:
-            line = reader.line_num if reader is not None else 0
-            if "field larger than field limit" in str(exc):
-                raise CliError(f"{path}: line {line}: a field is longer than "
-                               f"{csv.field_size_limit()} characters") from None
-            raise CliError(f"{path}: line {line}: not valid CSV ({exc})") from None
-    raise CliError(f"{path}: not UTF-8 or GB18030 text")
+        with open(path, newline="", encoding=encoding) as fh:
+            reader = csv.reader(fh)
+            return _read(path, reader, wanted)
+
+    try:
+        return with_text_encoding(read)
+    except UnicodeDecodeError:
+        raise CliError(f"{path}: not UTF-8 or GB18030 text") from None
+    except FileNotFoundError:
+        raise CliError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise CliError(f"{path}: is a directory, not a CSV file") from None
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read ({exc.strerror})") from None
+    except csv.Error as exc:
+        line = reader.line_num if reader is not None else 0
+        if "field larger than field limit" in str(exc):
+            raise CliError(f"{path}: line {line}: a field is longer than "
+                           f"{csv.field_size_limit()} characters") from None
+        raise CliError(f"{path}: line {line}: not valid CSV ({exc})") from None
 
 
 def _read(path: str, reader, wanted: Sequence[str] | None) -> Table:

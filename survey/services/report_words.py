@@ -25,7 +25,7 @@ def verdict_word(verdict: str | None) -> str:
 
 
 def round_kind_word(kind: str) -> str:
-    """The round's kind on the cover (模拟测评 / 正式测评)."""
+    """The round's kind as printed on the cover."""
     return ROUND_KINDS.zh(kind)
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
+from analysis.textfile import decode_text
+
 from ..exceptions import SetupError
 from ..input_guard import text_problem
 
@@ -112,14 +114,10 @@ def _bounded(rows: Iterable[list[str]], deadline: float) -> Iterator[list[str]]:
 
 
 def _csv_grid(data: bytes, deadline: float) -> list[list[str]]:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes any byte string
-        raise TableError([_("The file is not text.")])
+    try:
+        text = decode_text(data)
+    except UnicodeDecodeError:  # not even GB18030 (a stray 0x80 or 0xFF, a file cut mid-character)
+        raise TableError([_("The file is not text.")]) from None
     # newline="": a bare CR ends a row, as in old Mac files, instead of breaking the parser.
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
