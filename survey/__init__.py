@@ -44,7 +44,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_i18n(app, babel)
     register_blueprints(app)
 
-    from . import cli, errors, input_guard, templating
+    from . import cli, errors, input_guard, templating, transactions
+
+    transactions.init_app(app)  # after the blueprints: it wraps their views
 
     errors.register(app)
     input_guard.register(app)

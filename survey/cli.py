@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
 from questions import QuestionnaireError
 
@@ -17,7 +18,7 @@ from .exceptions import SetupError
 from .extensions import db
 from .input_guard import MAX_ID
 from .migrate import upgrade_database
-from .models import Round
+from .models import Round, Unit
 from .models.types import utcnow
 from .models.user import ROLES
 from .services import demo, export, privacy, users
@@ -26,6 +27,7 @@ from .services.questionnaires import import_questionnaire_file
 from .services.rounds import channel_posters, channel_url
 from .services.tables import TableError
 from .services.units import import_population, import_units
+from .transactions import command_transaction
 
 
 def register(app: Flask) -> None:
@@ -37,6 +39,7 @@ def register(app: Flask) -> None:
 
 @click.command("init-db")
 @with_appcontext
+@command_transaction
 def init_db() -> None:
     """Create or upgrade the database schema (Alembic migrations). While no
     account exists, also print a new one-time setup code for the first
@@ -44,7 +47,6 @@ def init_db() -> None:
     upgrade_database(current_app)
     click.echo("Database is at the latest schema.")
     code = users.issue_setup_code(db.session)
-    db.session.commit()
     if code is not None:
         base = current_app.config["PUBLIC_BASE_URL"]
         click.echo(f"No account exists yet. Open {base}/console/welcome and enter this one-time setup code:")
@@ -56,6 +58,7 @@ def init_db() -> None:
 @with_appcontext
 @click.option("--days", default=30, show_default=True, help="How long the demo round stays open.")
 @click.option("--responses", default=0, show_default=True, help="Also store this many simulated responses.")
+@command_transaction
 def demo_command(days: int, responses: int) -> None:
     """Load the standard questionnaire, a demo district (with population figures)
     and an open drill round; print each channel's respondent URL, one per line."""
@@ -64,7 +67,6 @@ def demo_command(days: int, responses: int) -> None:
     demo.load_demo_population(db.session)
     if responses:
         demo.simulate_responses(db.session, round_, responses, seed=round_.id)
-    db.session.commit()
     base = current_app.config["PUBLIC_BASE_URL"]
     for channel in round_.channels:
         click.echo(channel_url(base, channel))
@@ -75,22 +77,29 @@ def demo_command(days: int, responses: int) -> None:
 @click.argument("username")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True)
-def create_admin(username: str, password: str, role: str) -> None:
-    """Create an office account (administrator by default; staff accounts,
-    which need a unit, are made on the Accounts page)."""
-    if role == "staff":
-        raise click.ClickException("unit staff need a unit: create them on the Accounts page")
+@click.option("--unit", "unit_code", help="Staff only: the code of the unit whose data they may see.")
+@command_transaction
+def create_admin(username: str, password: str, role: str, unit_code: str | None) -> None:
+    """Create an office account: an administrator by default, or a viewer, or
+    unit staff with --unit CODE. Same rules and audit entry as the Accounts page."""
+    unit = None
+    if unit_code is not None and role != "staff":
+        raise click.ClickException("--unit is for unit staff (--role staff) only")
+    if unit_code is not None:
+        unit = db.session.scalar(select(Unit).where(Unit.code == unit_code.strip()))
+        if unit is None:
+            raise click.ClickException(f"no unit with code {unit_code!r}")
     try:
-        users.create_user(db.session, None, username=username, password=password, role=role)
+        users.create_user(db.session, None, username=username, password=password, role=role, unit=unit)
     except users.AccountError as exc:
         raise click.ClickException(str(exc)) from exc
-    db.session.commit()
-    click.echo(f"Created {role} {username!r}.")
+    click.echo(f"Created {role} {username!r}" + (f" for {unit.name}." if unit is not None else "."))
 
 
 @click.command("import-questionnaire")
 @with_appcontext
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@command_transaction
 def import_questionnaire(file: Path) -> None:
     """Validate a questionnaire file and store it as a version."""
     try:
@@ -99,7 +108,6 @@ def import_questionnaire(file: Path) -> None:
         raise click.ClickException("the questionnaire has problems:\n" + str(exc)) from exc
     except SetupError as exc:
         raise click.ClickException(str(exc)) from exc
-    db.session.commit()
     state = "imported" if created else "unchanged"
     click.echo(f"{version.questionnaire.code} version {version.version}: {state} (id {version.id}).")
 
@@ -169,15 +177,14 @@ def _import_table(importer, file: Path) -> dict:
     try:
         result = importer(db.session, file.name, data)
     except TableError as exc:
-        db.session.rollback()
         raise click.ClickException("nothing imported:\n" + "\n".join(exc.problems)) from exc
-    db.session.commit()
     return result
 
 
 @click.command("import-units")
 @with_appcontext
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@command_transaction
 def import_units_command(file: Path) -> None:
     """Create or update units from CSV or Excel (code, name, parent code[, level])."""
     result = _import_table(import_units, file)
@@ -187,6 +194,7 @@ def import_units_command(file: Path) -> None:
 @click.command("import-population")
 @with_appcontext
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@command_transaction
 def import_population_command(file: Path) -> None:
     """Replace population figures (unit code, gender, age group, population) from CSV or Excel."""
     result = _import_table(import_population, file)
@@ -202,6 +210,7 @@ def _beijing(moment) -> str:
 @click.command("purge-technical-data")
 @with_appcontext
 @click.option("--dry-run", is_flag=True, help="Only list what would be purged; change nothing.")
+@command_transaction
 def purge_technical_data(dry_run: bool) -> None:
     """Clear device and network hashes of rounds closed longer ago than
     TECHNICAL_DATA_RETENTION_DAYS (run daily, e.g. from cron)."""
@@ -209,7 +218,6 @@ def purge_technical_data(dry_run: bool) -> None:
     retention = timedelta(days=days)
     purged = privacy.purge_technical_data(db.session, utcnow(), retention, dry_run=dry_run)
     rehashed = privacy.hash_raw_device_ids(db.session, current_app.config["SECRET_KEY"], dry_run=dry_run)
-    db.session.commit()
     verb = "将清除" if dry_run else "已清除"
     click.echo(f"保留期限：轮次关闭后 {days} 天。" + ("（试运行，未做任何更改）" if dry_run else ""))
     for item in purged:
@@ -228,6 +236,7 @@ def purge_technical_data(dry_run: bool) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask before deleting.")
 @click.option("--archive", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the round's data first (default: round-ID-archive-TIME.zip here).")
+@command_transaction
 def delete_round_command(round_id: int, yes: bool, archive: Path | None) -> None:
     """Export a closed round's data to a zip file, then delete the round with
     its responses, answers, channels and quotas (audited)."""
@@ -255,9 +264,7 @@ def delete_round_command(round_id: int, yes: bool, archive: Path | None) -> None
     try:
         deleted = privacy.delete_round(db.session, None, round_, confirm_name=round_.name, now=now)
     except privacy.DeletionRefused as exc:
-        db.session.rollback()
         raise click.ClickException(str(exc)) from None
-    db.session.commit()
     click.echo(f"已将轮次 {round_id}「{name}」的全部数据导出到 {path}（{data.responses} 份答卷）。")
     click.echo(f"已删除该轮次及其 {deleted.responses} 份答卷、{deleted.answers} 条答案、"
                f"{deleted.channels} 个二维码渠道、{deleted.quotas} 项配额。")

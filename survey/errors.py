@@ -11,7 +11,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .database import UNAVAILABLE_ERRORS
 from .exceptions import AlreadyResponded, ChannelNotFound, InvalidSubmission, RoundNotOpen
-from .extensions import db, login_manager
+from .extensions import login_manager
+from .transactions import rollback_quietly
 
 HTTP_MESSAGES = {
     400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
@@ -69,15 +70,6 @@ def _resident_post() -> bool:
     return request.blueprint == "public" and request.method == "POST"
 
 
-def _rollback_quietly() -> None:
-    # On a dead connection the rollback fails too; the pool then drops the
-    # connection, and the error page needs no database.
-    try:
-        db.session.rollback()
-    except Exception:  # the page must still be answered
-        current_app.logger.debug("rollback after a database error failed", exc_info=True)
-
-
 def database_unavailable(exc: Exception):
     """503 with Retry-After for a request that could not reach the database.
 
@@ -85,7 +77,7 @@ def database_unavailable(exc: Exception):
     the page reloads itself), or their answers were not sent -- kept on the
     phone only when the form script says it kept them. The API answers JSON.
     """
-    _rollback_quietly()
+    rollback_quietly()
     _as_anonymous()
     current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
                                str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
@@ -151,7 +143,7 @@ def register(app: Flask) -> None:
     def _data_error(exc):
         # A value the database cannot hold (an integer out of range, a NUL in
         # text) that got past survey.input_guard: the request's fault, not a crash.
-        db.session.rollback()
+        rollback_quietly()
         return _page(400, _l("The request could not be accepted"),
                      _l("Something you sent cannot be stored (a number too large or characters that are not allowed). "
                         "Nothing was saved."))
@@ -161,7 +153,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(InternalServerError)
     def _internal(exc):
-        _rollback_quietly()
+        rollback_quietly()
         _as_anonymous()
         if _resident_post():
             title, message = ANSWERS_MAYBE_NOT_SENT

@@ -5,11 +5,9 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..extensions import db
-from ..models import ApiToken, User
-from ..services import api_tokens
+from ..services import api_tokens, listings
 from . import bp
 from .auth import admin_only
 
@@ -20,15 +18,14 @@ def api_token_list():
     """List tokens; create one (shown once) for an account."""
     new_token = None
     if request.method == "POST":
-        user = db.session.scalar(select(User).where(User.username == request.form.get("username", "").strip()))
+        user = listings.user_by_username(db.session, request.form.get("username", ""))
         name = request.form.get("name", "").strip()
         if user is None or not name:
             flash(_("Give the token a name and an existing account."), "error")
         else:
             new_token = api_tokens.create_token(db.session, user, name, current_user)
-            db.session.commit()
-    tokens = db.session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())).all()
-    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)).all()
+    tokens = listings.api_tokens(db.session)
+    users = listings.active_users(db.session)
     return render_template("console/api_tokens.html", tokens=tokens, users=users, new_token=new_token)
 
 
@@ -36,5 +33,4 @@ def api_token_list():
 @admin_only
 def api_token_revoke(token_id: int):
     api_tokens.revoke_token(db.session, token_id, current_user)
-    db.session.commit()
     return redirect(url_for("console.api_token_list"))

@@ -21,6 +21,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
+from .. import transactions
 from ..extensions import db, login_manager
 from ..models import Channel, QuestionnaireVersion, Round, Unit, User
 from ..services import access, accounts, login_throttle, users
@@ -127,7 +128,7 @@ def login():
         outcome = accounts.sign_in(db.session, login_throttle.current(), username=form.username.data,
                                    password=form.password.data, address=request.remote_addr,
                                    secret_key=current_app.config["SECRET_KEY"])
-        db.session.commit()
+        transactions.keep_refusal()  # a failed attempt counts towards the lockout
         if outcome.user is not None:
             _start_session(outcome.user)
             return redirect(url_for("console.rounds"))
@@ -151,19 +152,20 @@ def welcome():
                                           address=request.remote_addr,
                                           secret_key=current_app.config["SECRET_KEY"])
         if isinstance(verdict, Refusal):
-            db.session.commit()
+            transactions.keep_refusal()
             return _too_many_attempts("console/welcome.html", verdict, form=form, problems=[])
         if not verdict:
-            db.session.commit()
+            transactions.keep_refusal()  # the wrong code counts towards the address's limit
             problems.append(str(_l("The setup code is wrong. It was printed by “flask --app wsgi init-db”; "
                                    "running that command again prints a new one.")))
             return render_template("console/welcome.html", form=form, problems=problems), 403
         try:
             user = users.create_first_admin(db.session, username=form.username.data, password=form.password.data)
             accounts.record_sign_in(db.session, user, request.remote_addr, current_app.config["SECRET_KEY"])
-            db.session.commit()
         except users.AccountError as exc:
-            db.session.rollback()
+            # Another browser may have made the first account a moment ago:
+            # whatever this attempt inserted is undone.
+            transactions.doom()
             if not users.needs_first_admin(db.session):
                 flash(str(exc), "error")
                 return redirect(url_for("console.login"))
@@ -182,7 +184,6 @@ def welcome():
 def logout():
     """Sign out, ending every session of the account (other browsers' too)."""
     accounts.sign_out(db.session, current_user._get_current_object())
-    db.session.commit()
     logout_user()
     session.pop(SESSION_VERSION_KEY, None)
     return redirect(url_for("console.login"))
@@ -201,13 +202,10 @@ def change_password():
                                                 current=form.current.data, new=form.password.data,
                                                 address=request.remote_addr)
         except users.AccountError as exc:
-            db.session.rollback()
             problems.append(str(exc))
         else:
             if refusal is not None:
-                db.session.rollback()
                 return _too_many_attempts("console/password.html", refusal, form=form, problems=[])
-            db.session.commit()
             session[SESSION_VERSION_KEY] = current_user.session_version
             flash(_l("Your password has been changed. Other browsers signed in to this account have been signed out."),
                   "info")

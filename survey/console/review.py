@@ -132,9 +132,7 @@ def decide_response(response_id: int, action: str):
     decide = review.void_response if action == "void" else review.restore_response
     try:
         decide(db.session, response, current_user, form.reason.data, utcnow())
-        db.session.commit()
     except review.ReviewRefused as exc:
-        db.session.rollback()
         return _response_page(response, form, [str(exc)], 409)
     flash(_("The response is voided: the results leave it out.") if action == "void"
           else _("The response is restored: the results count it again."), "info")
@@ -151,7 +149,6 @@ def round_archive(round_id: int):
     now = utcnow()
     archive = privacy.build_archive(db.session, round_, now)
     privacy.record_export(db.session, current_user, round_, archive, now)
-    db.session.commit()
     response = make_response(archive.data)
     response.mimetype = "application/zip"
     response.headers["Content-Disposition"] = f'attachment; filename="{archive.filename}"'
@@ -188,9 +185,7 @@ def delete_round(round_id: int):
     try:
         contents = privacy.delete_round(db.session, current_user, round_, confirm_name=form.confirm_name.data,
                                         now=utcnow())
-        db.session.commit()
     except privacy.DeletionRefused as exc:
-        db.session.rollback()
         return _delete_page(round_, form, [str(exc)], 422)
     flash(_("Round %(name)s deleted with its %(n)s responses.", name=name, n=contents.responses), "info")
     return redirect(url_for("console.rounds"))

@@ -9,15 +9,15 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from questions import QuestionnaireError
 
+from .. import transactions
 from ..exceptions import SetupError
 from ..extensions import db
 from ..models import QuestionnaireVersion, Round, Unit
 from ..models.types import utcnow
-from ..services import access, audit, round_setup
+from ..services import access, audit, listings, round_setup
 from ..services.questionnaires import import_questionnaire, read_questionnaire_file
 from ..services.tables import TableError
 from ..services.units import import_population, import_units, population_categories
@@ -62,7 +62,7 @@ def site_channel_choices(round_: Round, visible: set[int] | None) -> list[tuple[
 # --- units and population ---------------------------------------------------
 
 def _units_page(problems: list[str] | None = None, which: str | None = None, status: int = 200):
-    units = db.session.scalars(select(Unit)).all()
+    units = listings.all_units(db.session)
     return render_template(
         "console/units.html",
         tops=access.top_units(db.session, current_user),
@@ -92,9 +92,7 @@ def _upload(kind: str, importer, audit_action: str, message):
     try:
         result = importer(db.session, upload.filename or "", upload.read())
         audit.record(db.session, current_user, audit_action, upload.filename or "", **result)
-        db.session.commit()
     except TableError as exc:
-        db.session.rollback()
         return _units_page(exc.problems, kind, 422)
     flash(message(result), "info")
     return redirect(url_for("console.units"))
@@ -119,10 +117,7 @@ def import_population_upload():
 # --- questionnaires ---------------------------------------------------------
 
 def _questionnaires_page(form: UploadForm | None = None, problems: list[str] | None = None, status: int = 200):
-    versions = db.session.scalars(
-        select(QuestionnaireVersion)
-        .order_by(QuestionnaireVersion.questionnaire_id, QuestionnaireVersion.version.desc())
-    ).all()
+    versions = listings.questionnaire_versions(db.session)
     return render_template("console/questionnaires.html", versions=versions, form=form or UploadForm(),
                            problems=problems or [], can_change=can_change()), status
 
@@ -146,15 +141,12 @@ def upload_questionnaire():
         data = read_questionnaire_file(name, form.file.data.read())
         version, new = import_questionnaire(db.session, data, source=name)
     except QuestionnaireError as exc:
-        db.session.rollback()
         return _questionnaires_page(form, [str(p) for p in exc.problems], 422)
     except SetupError as exc:
-        db.session.rollback()
         return _questionnaires_page(form, [str(exc)], 422)
     if new:
         audit.record(db.session, current_user, "questionnaire.import", f"questionnaire_version:{version.id}",
                      code=version.questionnaire.code, version=version.version, file=name)
-        db.session.commit()
         flash(_("Stored version %(v)s of %(code)s.", v=version.version, code=version.questionnaire.code), "info")
     else:
         flash(_("Version %(v)s of %(code)s is already stored with the same content.", v=version.version,
@@ -176,14 +168,9 @@ def preview_questionnaire(version_id: int):
 
 def _round_form() -> RoundForm:
     form = RoundForm()
-    versions = db.session.scalars(
-        select(QuestionnaireVersion)
-        .order_by(QuestionnaireVersion.questionnaire_id, QuestionnaireVersion.version.desc())
-    ).all()
+    versions = listings.questionnaire_versions(db.session)
     form.questionnaire_version.choices = choices((v.id, f"{v.questionnaire.title} · v{v.version}") for v in versions)
-    units = db.session.scalars(select(Unit).where(Unit.level != "community").order_by(Unit.code)).all()
-    units += db.session.scalars(select(Unit).where(Unit.level == "community").order_by(Unit.code)).all()
-    form.unit.choices = choices((u.id, u.full_name) for u in units)
+    form.unit.choices = choices((u.id, u.full_name) for u in listings.round_area_choices(db.session))
     return form
 
 
@@ -204,9 +191,7 @@ def new_round():
                 one_response_per_device=form.one_response_per_device.data == "yes",
                 excluded_flags=form.excluded_flags.data or [],
             )
-            db.session.commit()
         except SetupError as exc:
-            db.session.rollback()
             problems.append(str(exc))
         else:
             flash(_("Round created with %(n)s QR channels. Set its targets and quotas below.",
@@ -274,9 +259,7 @@ def set_round_targets(round_id: int):
         return _setup_page(round_, target_values=raw, target_errors=errors, status=422)
     try:
         round_setup.set_targets(db.session, current_user, round_, values)
-        db.session.commit()
     except SetupError as exc:
-        db.session.rollback()
         return _setup_page(round_, problems=[str(exc)], status=422)
     flash(_("Targets saved."), "info")
     return redirect(url_for("console.round_setup_page", round_id=round_.id))
@@ -298,7 +281,6 @@ def set_round_statistics(round_id: int):
         return _setup_page(round_, statistics_errors=errors,
                            statistics_values={k: request.form.get(k, "") for k in fields}, status=422)
     round_setup.set_statistics(db.session, current_user, round_, **values)
-    db.session.commit()
     flash(_("Statistics settings saved."), "info")
     return redirect(url_for("console.round_setup_page", round_id=round_.id))
 
@@ -312,7 +294,6 @@ def set_round_exclusions(round_id: int):
     if not form.validate_on_submit():
         return _setup_page(round_, problems=[_("Choose from the listed flags.")], status=422)
     round_setup.set_excluded_flags(db.session, current_user, round_, form.excluded_flags.data or [])
-    db.session.commit()
     flash(_("The choice of flagged responses to leave out is saved."), "info")
     return redirect(url_for("console.round_setup_page", round_id=round_.id))
 
@@ -330,9 +311,7 @@ def set_round_quotas(round_id: int):
         return _setup_page(round_, quota_values=raw, quota_errors=errors, status=422)
     try:
         round_setup.set_quotas(db.session, current_user, round_, values)
-        db.session.commit()
     except SetupError as exc:
-        db.session.rollback()
         return _setup_page(round_, problems=[str(exc)], status=422)
     flash(_("Quotas saved."), "info")
     return redirect(url_for("console.round_setup_page", round_id=round_.id))
@@ -348,9 +327,7 @@ def open_or_close_round(round_id: int, action: str):
     change = round_setup.open_now if action == "open" else round_setup.close_now
     try:
         change(db.session, current_user, round_, utcnow())
-        db.session.commit()
     except SetupError as exc:
-        db.session.rollback()
         return _setup_page(round_, problems=[str(exc)], status=422)
     flash(_("The round is open.") if action == "open" else _("The round is closed."), "info")
     return redirect(url_for("console.round_setup_page", round_id=round_.id))
@@ -372,9 +349,8 @@ def add_site_channel(round_id: int):
     if form.validate_on_submit():
         try:
             channel = round_setup.add_site_channel(db.session, current_user, round_, unit, form.site.data)
-            db.session.commit()
         except SetupError as exc:
-            db.session.rollback()
+            transactions.doom()
             flash(str(exc), "error")
         else:
             flash(_("Channel added: %(unit)s · %(site)s.", unit=unit.name, site=channel.site), "info")

@@ -7,11 +7,10 @@ import io
 from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Unit, User
-from ..services import audit, login_throttle, users
+from ..services import audit, listings, login_throttle, users
 from . import bp
 from .auth import SESSION_VERSION_KEY, admin_only
 from .forms import ConfirmForm, PasswordResetForm, UserForm, choices
@@ -19,7 +18,7 @@ from .forms import ConfirmForm, PasswordResetForm, UserForm, choices
 
 def _user_form() -> UserForm:
     form = UserForm(prefix="new")
-    units = db.session.scalars(select(Unit).order_by(Unit.code)).all()
+    units = listings.all_units(db.session)
     form.unit.choices = choices([(0, "—")] + [(u.id, u.full_name) for u in units])
     return form
 
@@ -55,9 +54,7 @@ def create_account():
     try:
         user = users.create_user(db.session, current_user, username=form.username.data,
                                  password=form.password.data, role=form.role.data, unit=unit)
-        db.session.commit()
     except users.AccountError as exc:
-        db.session.rollback()
         return _accounts_page(form, [str(exc)], 422)
     flash(_("Account %(name)s created.", name=user.username), "info")
     return redirect(url_for("console.accounts"))
@@ -72,9 +69,7 @@ def set_account_active(user_id: int, action: str):
         abort(400)
     try:
         users.set_active(db.session, current_user, user, action == "reactivate")
-        db.session.commit()
     except users.AccountError as exc:
-        db.session.rollback()
         return _accounts_page(problems=[str(exc)], status=422)
     flash(_("Account %(name)s reactivated.", name=user.username) if action == "reactivate"
           else _("Account %(name)s deactivated.", name=user.username), "info")
@@ -90,7 +85,6 @@ def reset_account_password(user_id: int):
     if not form.validate_on_submit():
         return _accounts_page(problems=[str(e) for errs in form.errors.values() for e in errs], status=422)
     users.reset_password(db.session, current_user, user, form.password.data)
-    db.session.commit()
     login_throttle.current().unlock_account(user.username)
     if user.id == current_user.id:
         # Resetting one's own password ends one's other sessions, not this one.

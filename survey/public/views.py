@@ -95,7 +95,6 @@ def submit(token: str):
         form.ticket.data = submission.issue_ticket(current_app.config["SECRET_KEY"], channel, utcnow(),
                                                    started_at=ticket.started_at)
         return _render_form(channel, form, None, raw, status=409, expired=True)
-    db.session.commit()
     return redirect(url_for("public.thanks", token=token, key=ticket.submission_key), code=303)
 
 

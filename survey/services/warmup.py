@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ..extensions import db
 from ..models import Round
 from ..models.types import utcnow
+from ..transactions import rollback_quietly
 from . import reporting
 
 
@@ -45,7 +46,7 @@ def warm_reports(app: Flask) -> list[int]:
             for round_ in rounds_to_warm(db.session, app.config["WARM_UP_ROUNDS"]):
                 start = time.perf_counter()
                 reporting.round_report(db.session, round_)
-                db.session.rollback()  # end the read transaction between rounds
+                rollback_quietly()  # end the read transaction between rounds
                 warmed.append(round_.id)
                 app.logger.info("warmed round %s in %.1f s", round_.id, time.perf_counter() - start)
         except Exception:  # a cache warm-up must never take a worker down
