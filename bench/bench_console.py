@@ -68,9 +68,9 @@ def build(app, responses: int) -> int:
             for q in questions:
                 if q.screening is not None:
                     value = sorted(q.screening.eligible)[0]
-                elif q.type == "community":
+                elif q.kind.answers_unit:
                     value = channel.unit.code
-                elif q.type == "multiple_choice":
+                elif q.kind.multiple:
                     value = [q.options[0].code]
                 elif q.options:
                     value = q.options[min(int(rng.expovariate(1.2)), len(q.options) - 1)].code
