@@ -10,7 +10,7 @@ from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .database import UNAVAILABLE_ERRORS
-from .exceptions import AlreadyResponded, ChannelNotFound, InvalidSubmission, RoundNotOpen
+from .exceptions import AlreadyResponded, ChannelNotFound, InvalidSubmission, RoundNotOpen, SetupError
 from .extensions import login_manager
 from .transactions import rollback_quietly
 
@@ -130,6 +130,17 @@ def register(app: Flask) -> None:
     def _invalid(exc):
         return _page(400, _l("The form could not be accepted"),
                      _l("The form was changed or belongs to another survey. Please scan the QR code again."))
+
+    @app.errorhandler(SetupError)
+    def _refused(exc: SetupError):
+        # A change a service refused that the view did not answer itself: the
+        # request has been rolled back (survey.transactions); say why, in words.
+        problems = getattr(exc, "problems", None) or [str(exc)]
+        if request.blueprint == "api":
+            response = jsonify({"error": " ".join(str(p) for p in problems)})
+            response.status_code = 422
+            return response
+        return _page(422, _l("The change was not made"), " ".join(str(p) for p in problems))
 
     @app.errorhandler(CSRFError)
     def _csrf(exc):

@@ -5,7 +5,8 @@
      ├── RoundNotOpen           round not yet open, or closed           -> 403 page
      ├── AlreadyResponded       this device already answered the round  -> 409 page
      ├── InvalidSubmission      tampered or foreign form ticket          -> 400
-     └── SetupError             bad import or configuration (CLI, console)
+     └── SetupError             a change refused: bad import, setting or account change -> 422 page
+                                (views that re-show their form catch it; any other reaches errors.py)
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from survey import create_app, transactions
+from survey.exceptions import SetupError
 from survey.extensions import db
 from survey.models import AuditEvent, SiteSetting, Unit, User
 from tests.conftest import app_config
@@ -53,12 +54,16 @@ def probe_app(app):
         write("not found")
         abort(404)
 
+    def refused_by_service():
+        write("refused by a service")
+        raise SetupError("这项更改不能保存：示例原因。")
+
     def doomed_redirect():
         write("doomed")
         transactions.doom()
         return redirect("/elsewhere")
 
-    for view in (ok, raises, refused, refused_kept, not_found, doomed_redirect):
+    for view in (ok, raises, refused, refused_kept, not_found, refused_by_service, doomed_redirect):
         probe.add_url_rule(f"/probe/{view.__name__}", view_func=view, methods=["POST"])
     transactions.init_app(probe)
     with probe.app_context():
@@ -79,12 +84,20 @@ def _stored(app) -> list[str]:
     ("refused", 422, []),
     ("refused_kept", 401, ["kept"]),
     ("not_found", 404, []),
+    ("refused_by_service", 422, []),
     ("doomed_redirect", 302, []),
 ])
 def test_the_request_commits_below_400_and_rolls_back_otherwise(probe_app, route, status, kept):
     response = probe_app.test_client().post(f"/probe/{route}")
     assert response.status_code == status
     assert _stored(probe_app) == kept
+
+
+def test_a_refusal_no_view_answered_is_a_page_in_chinese(probe_app):
+    response = probe_app.test_client().post("/probe/refused_by_service", headers={"Accept-Language": "zh-CN"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "这项更改不能保存：示例原因。" in page and "Traceback" not in page
 
 
 def test_a_failed_commit_is_answered_503_and_leaves_nothing(probe_app, monkeypatch):
