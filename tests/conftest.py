@@ -2,21 +2,33 @@
 on PostgreSQL: the ``app`` fixture is parametrized over both backends.
 
 Isolation: each backend gets a fresh database for the session (a temporary
-SQLite file; a new PostgreSQL database), migrated with Alembic, and every
-table is emptied after each test. Rolled-back outer transactions (the
-savepoint recipe) would be faster, but several tests run a real server in
-other threads and processes, which must see committed rows.
+SQLite file; a new PostgreSQL database), migrated with Alembic. A test then
+runs inside an outer transaction on one connection that is rolled back at
+the end: ``db.session`` joins it with savepoints (SQLAlchemy's "Joining a
+Session into an External Transaction"), so the app's ``commit()``,
+``rollback()`` and ``with db.session.begin():`` behave as usual without
+anything reaching the database.
+
+Tests whose rows must really be committed -- a server in another process
+(``live_server``, which counts as such by itself), threads with their own
+connections, code that opens its own connection through ``db.engine`` --
+say ``@pytest.mark.committed`` (or ``pytestmark`` for a module): they run on
+the plain engine and every table is emptied afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import delete
+from flask import current_app, has_app_context
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.orm import scoped_session, sessionmaker
 
 from survey import create_app
 from survey.extensions import db
@@ -70,18 +82,107 @@ def migrated_app(database_url, tmp_path_factory):
         db.engine.dispose()
 
 
-@pytest.fixture
-def app(migrated_app):
-    """The app on a migrated database that is emptied after the test; an app
-    context is pushed so the test can use ``db.session`` directly."""
-    with migrated_app.app_context():
-        yield migrated_app
-    with migrated_app.app_context():
+class JoinedSession(FlaskSession):
+    """Flask-SQLAlchemy's session on the test's connection while the current
+    app uses the test's database: the test's app, or another one a test makes
+    on the same database with other settings. (Flask-SQLAlchemy's ``get_bind``
+    would pick the app's engine and ignore ``bind=``.) An app on another
+    database -- an unreachable one, say -- keeps its own engine."""
+
+    def __init__(self, db, *, test_url, test_connection, **kwargs):
+        super().__init__(db, **kwargs)
+        self._test_url = test_url
+        self._test_connection = test_connection
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if bind is None and has_app_context() and current_app.config["SQLALCHEMY_DATABASE_URI"] == self._test_url:
+            return self._test_connection
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+def _sqlite_begin(connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def _sqlite_savepoints(connection):
+    """pysqlite begins transactions itself, too late and never before a
+    SAVEPOINT: on this connection alone, the driver stays out of it and
+    SQLAlchemy emits BEGIN (SQLAlchemy's pysqlite "Serializable isolation /
+    Savepoints" recipe). Returns the undo."""
+    raw = connection.connection.dbapi_connection
+    before = raw.isolation_level
+    raw.isolation_level = None
+    event.listen(connection, "begin", _sqlite_begin)
+
+    def undo() -> None:
+        event.remove(connection, "begin", _sqlite_begin)
+        raw.isolation_level = before
+
+    return undo
+
+
+@contextlib.contextmanager
+def rolled_back(app):
+    """``db.session`` joined with savepoints to an outer transaction that is
+    rolled back when the block ends."""
+    with app.app_context():
+        db.session.remove()
+        connection = db.engine.connect()
+    undo = _sqlite_savepoints(connection) if connection.dialect.name == "sqlite" else None
+    outer = connection.begin()
+    factory = sessionmaker(class_=JoinedSession, db=db, query_cls=db.Query,
+                           test_url=app.config["SQLALCHEMY_DATABASE_URI"], test_connection=connection,
+                           join_transaction_mode="create_savepoint")
+    # Set and put back here, not with the test's monkeypatch (a test may undo that).
+    original, db.session = db.session, scoped_session(factory, db.session.registry.scopefunc)
+    try:
+        yield
+    finally:
+        with app.app_context():
+            db.session.remove()
+        db.session = original
+        if outer.is_active:
+            outer.rollback()
+        if undo is not None:
+            undo()
+        left = connection.scalar(_rows_in_every_table())
+        connection.rollback()
+        connection.close()
+    if left:
+        _empty_every_table(app)
+        pytest.fail(f"{left} rows were committed outside the test's transaction (another connection or "
+                    "process): mark the test @pytest.mark.committed", pytrace=False)
+
+
+def _rows_in_every_table():
+    """One query: how many rows all the app's tables hold."""
+    counts = [select(func.count()).select_from(table).scalar_subquery() for table in db.metadata.sorted_tables]
+    return select(sum(counts[1:], counts[0]))
+
+
+def _empty_every_table(app) -> None:
+    with app.app_context():
         db.session.rollback()
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(delete(table))
         db.session.commit()
         db.session.remove()
+
+
+@pytest.fixture
+def app(migrated_app, request):
+    """The app on the migrated database, with an app context pushed so the
+    test can use ``db.session`` directly. Whatever the test writes is rolled
+    back at the end; a test marked ``committed`` (or using ``live_server``)
+    commits for real and every table is emptied afterwards."""
+    committed = request.node.get_closest_marker("committed") is not None or "live_server" in request.fixturenames
+    with contextlib.ExitStack() as stack:
+        if committed:
+            stack.callback(_empty_every_table, migrated_app)
+        else:
+            stack.enter_context(rolled_back(migrated_app))
+        with migrated_app.app_context():
+            yield migrated_app
     # Sign-in attempts are counted per app (memory): each test starts with none.
     migrated_app.extensions["minyi_login_throttle"].reset()
 

@@ -32,6 +32,8 @@ from tests.factories import complete_answers, demo_round
 from tests.survey import faultkit
 from tests.survey.formpage import parse_form
 
+pytestmark = pytest.mark.committed  # servers, pools and locks of their own
+
 KEPT = {"X-Minyi-Answers-Kept": "1"}
 NOT_KEPT_CLAIM = "已保存在本机"
 

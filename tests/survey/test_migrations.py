@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from sqlalchemy import inspect
 
 from survey.extensions import db
 from survey.migrate import alembic_config, downgrade_database, upgrade_database
+
+pytestmark = pytest.mark.committed  # the schema is dropped and built again
 
 
 def test_migrations_match_models(app):
