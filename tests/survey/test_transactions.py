@@ -69,6 +69,7 @@ def probe_app(app):
     with probe.app_context():
         yield probe
         db.session.remove()
+        db.engine.dispose()
 
 
 def _stored(app) -> list[str]:
