@@ -128,6 +128,8 @@ def rolled_back(app):
     with app.app_context():
         db.session.remove()
         connection = db.engine.connect()
+    if _rows_in_every_table(connection):  # left by a test that did not use the ``app`` fixture
+        _empty_every_table(app)
     undo = _sqlite_savepoints(connection) if connection.dialect.name == "sqlite" else None
     outer = connection.begin()
     factory = sessionmaker(class_=JoinedSession, db=db, query_cls=db.Query,
@@ -145,8 +147,7 @@ def rolled_back(app):
             outer.rollback()
         if undo is not None:
             undo()
-        left = connection.scalar(_rows_in_every_table())
-        connection.rollback()
+        left = _rows_in_every_table(connection)
         connection.close()
     if left:
         _empty_every_table(app)
@@ -154,10 +155,13 @@ def rolled_back(app):
                     "process): mark the test @pytest.mark.committed", pytrace=False)
 
 
-def _rows_in_every_table():
-    """One query: how many rows all the app's tables hold."""
+def _rows_in_every_table(connection) -> int:
+    """How many rows all the app's tables hold (one query; its transaction is ended)."""
     counts = [select(func.count()).select_from(table).scalar_subquery() for table in db.metadata.sorted_tables]
-    return select(sum(counts[1:], counts[0]))
+    try:
+        return connection.scalar(select(sum(counts[1:], counts[0])))
+    finally:
+        connection.rollback()
 
 
 def _empty_every_table(app) -> None:

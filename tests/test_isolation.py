@@ -4,7 +4,7 @@ it, while inside the test commit, rollback and ``begin()`` act as usual."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from survey.extensions import db
@@ -62,3 +62,10 @@ def test_a_committed_test_really_commits(app):
     db.session.add(SiteSetting(key="real", value="1"))
     db.session.commit()
     assert _rows_on_the_engine(app) == 1
+
+
+def test_rows_committed_on_another_connection_fail_the_test_and_are_removed(migrated_app):
+    with pytest.raises(pytest.fail.Exception, match="committed outside the test's transaction"):
+        with rolled_back(migrated_app), migrated_app.app_context(), db.engine.begin() as other:
+            other.execute(insert(SiteSetting).values(key="elsewhere", value="1"))
+    assert _rows_on_the_engine(migrated_app) == 0
