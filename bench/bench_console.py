@@ -24,13 +24,13 @@ from bench.scratch import scratch_database  # noqa: E402
 from questions import standard_definition  # noqa: E402
 from survey import create_app  # noqa: E402
 from survey.extensions import db  # noqa: E402
+from survey.infrastructure.warmup import warm_reports  # noqa: E402
 from survey.migrate import upgrade_database  # noqa: E402
 from survey.models import Answer, PopulationCell, Response, Unit, User  # noqa: E402
 from survey.models.types import utcnow  # noqa: E402
-from survey.services import reporting  # noqa: E402
-from survey.services.questionnaires import import_questionnaire  # noqa: E402
-from survey.services.rounds import add_channels, create_round  # noqa: E402
-from survey.services.warmup import warm_reports  # noqa: E402
+from survey.queries import reporting  # noqa: E402
+from survey.usecases.questionnaires import import_questionnaire  # noqa: E402
+from survey.usecases.round_setup import add_channels, create_round  # noqa: E402
 
 
 def build(app, responses: int) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from survey.services.qr import Poster, poster_pdf  # noqa: E402
+from survey.renderers.qr import Poster, poster_pdf  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--pages", type=int, default=200)

@@ -5,7 +5,7 @@
 Builds the demo district in a temporary SQLite database (or the given one,
 which must be empty), inserts the responses in bulk and times
 ``monitoring.round_progress``: the first call scores the whole round for
-integrity flags (``survey.services.integrity``), later ones only count.
+integrity flags (``survey.usecases.integrity``), later ones only count.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from survey.extensions import db
 from survey.migrate import upgrade_database
 from survey.models import Response
 from survey.models.types import utcnow
-from survey.services.demo import load_demo
-from survey.services.monitoring import round_progress
+from survey.queries.progress import round_progress
+from survey.usecases.demo import load_demo
 
 
 def main() -> None:

@@ -22,9 +22,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analysis.report import IndicatorSpec, ReportInput, ReportMeta, build_report
-from survey.services.export import ResponseTable  # noqa: E402
-from survey.services.report_pdf import report_pdf
-from survey.services.report_xlsx import report_workbook
+from survey.queries.export import ResponseTable  # noqa: E402
+from survey.renderers.report_pdf import report_pdf
+from survey.renderers.report_xlsx import report_workbook
 
 INDICATORS = 15
 STREETS, PER_STREET = 10, 5

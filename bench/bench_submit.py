@@ -31,7 +31,7 @@ from survey import create_app  # noqa: E402
 from survey.extensions import db  # noqa: E402
 from survey.migrate import upgrade_database  # noqa: E402
 from survey.models import Response  # noqa: E402
-from survey.services.demo import load_demo  # noqa: E402
+from survey.usecases.demo import load_demo  # noqa: E402
 from tests.factories import complete_answers  # noqa: E402
 
 

@@ -128,10 +128,10 @@ def build_world(app) -> dict:
     from survey.extensions import db
     from survey.models import Channel, QuestionnaireVersion, Response, Round, Unit, User
     from survey.models.types import utcnow
-    from survey.services import api_tokens
-    from survey.services.demo import load_demo, simulate_responses
-    from survey.services.questionnaires import import_questionnaire
-    from survey.services.round_setup import create_round_with_channels
+    from survey.usecases import api_tokens
+    from survey.usecases.demo import load_demo, simulate_responses
+    from survey.usecases.questionnaires import import_questionnaire
+    from survey.usecases.round_setup import create_round_with_channels
 
     with app.app_context():
         round_ = load_demo(db.session)

@@ -36,7 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     end_sessions_safely(app)  # after db.init_app: its teardown runs first
     csrf.init_app(app)
     login_manager.init_app(app)
-    from .services import login_throttle
+    from .infrastructure import login_throttle
 
     login_throttle.init_app(app)
     from .i18n import init_i18n

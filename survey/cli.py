@@ -1,4 +1,4 @@
-"""Command line: ``flask --app wsgi <command>``. Thin commands over services."""
+"""Command line: ``flask --app wsgi <command>``. Thin commands over the use cases, queries and renderers; each command that changes data is one transaction."""
 
 from __future__ import annotations
 
@@ -16,18 +16,18 @@ from questions import QuestionnaireError
 
 from .exceptions import SetupError
 from .extensions import db
+from .infrastructure.tables import TableError
 from .input_guard import MAX_ID
 from .migrate import upgrade_database
 from .models import Round, Unit
 from .models.types import utcnow
 from .models.user import ROLES
-from .services import demo, export, privacy, users
-from .services.qr import poster_pdf, qr_png, qr_svg
-from .services.questionnaires import import_questionnaire_file
-from .services.rounds import channel_posters, channel_url
-from .services.tables import TableError
-from .services.units import import_population, import_units
+from .queries import export
+from .renderers.qr import channel_posters, channel_url, poster_pdf, qr_png, qr_svg
 from .transactions import command_transaction
+from .usecases import demo, privacy, users
+from .usecases.questionnaires import import_questionnaire_file
+from .usecases.units import import_population, import_units
 
 
 def register(app: Flask) -> None:

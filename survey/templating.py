@@ -38,7 +38,7 @@ def _ci_note(note: str | None) -> str:
     """An interval's note in the interface language (Chinese words; English keeps the note)."""
     if str(get_locale()).startswith("en"):
         return note or ""
-    from .services.report_words import ci_note_words
+    from .renderers.report_words import ci_note_words
 
     return ci_note_words(note)
 

@@ -1,6 +1,6 @@
 """The one owner of database transactions: a request, or a command, is one unit of work.
 
-Views and services change rows through ``db.session`` and never commit or
+Views and use cases change rows through ``db.session`` and never commit or
 roll back. The boundary decides, once, at the end:
 
 - every view is wrapped (``init_app``, as Indico's ``RH.process`` and

@@ -7,7 +7,7 @@ from datetime import timedelta
 from survey.extensions import db
 from survey.models import Channel, Round
 from survey.models.types import utcnow
-from survey.services.demo import load_demo, simulate_responses
+from survey.usecases.demo import load_demo, simulate_responses
 
 
 def demo_round(**changes) -> Round:

@@ -189,3 +189,96 @@ def test_the_type_branch_checker_allows_other_words_and_asking_the_type():
                 '{% if f.type in ("RadioField", "MultiCheckboxField") %}x{% endif %}'
                 '{% if channel.unit.level == "community" %}x{% endif %}')
     assert _template_type_branches(template) == []
+
+
+# --- the app's packages by kind (survey/{usecases,queries,renderers,infrastructure}) ---------
+
+KINDS = ("usecases", "queries", "renderers", "infrastructure")
+VIEWS = ("public", "console", "api")
+WRITES = {"add", "add_all", "delete", "flush", "merge", "bulk_save_objects", "bulk_insert_mappings"}
+
+
+def _app_modules(*packages: str):
+    for package in packages:
+        for path in sorted((ROOT / "survey" / package).rglob("*.py")):
+            yield path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def _relative_targets(path: Path, tree: ast.AST):
+    """Modules a file imports, as dotted names under survey (relative imports resolved)."""
+    package = path.relative_to(ROOT).with_suffix("").parts[:-1]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = ".".join(base + ((node.module,) if node.module else ()))
+                yield node.lineno, module, [alias.name for alias in node.names]
+            elif node.module:
+                yield node.lineno, node.module, [alias.name for alias in node.names]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name, []
+
+
+def test_services_live_in_packages_by_kind():
+    assert not (ROOT / "survey" / "services").exists()
+    for kind in KINDS:
+        assert (ROOT / "survey" / kind / "__init__.py").read_text(encoding="utf-8").startswith('"""')
+
+
+def test_packages_by_kind_import_no_views_and_no_request():
+    offenders = []
+    for path, tree in _app_modules(*KINDS):
+        for line, module, names in _relative_targets(path, tree):
+            imported = [module] + [f"{module}.{n}" for n in names]
+            if any(m.startswith(tuple(f"survey.{v}" for v in VIEWS)) for m in imported):
+                offenders.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+            if module == "flask" and {"request", "session", "g"} & set(names):
+                offenders.append(f"{path.relative_to(ROOT)}:{line} reads the request ({', '.join(names)})")
+    assert offenders == []
+
+
+def test_renderers_change_nothing_and_call_no_use_case():
+    offenders = []
+    for path, tree in _app_modules("renderers"):
+        for line, module, names in _relative_targets(path, tree):
+            if module.startswith("survey.usecases") or (module == "survey" and "usecases" in names):
+                offenders.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+    assert offenders == []
+
+
+def _writes(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in WRITES:
+            receiver = ast.unparse(node.func.value)
+            if receiver.endswith("session"):
+                yield node.lineno, f"{receiver}.{node.func.attr}()"
+        if isinstance(node, ast.ImportFrom) and node.module == "sqlalchemy":
+            for alias in node.names:
+                if alias.name in ("insert", "update", "delete"):
+                    yield node.lineno, f"sqlalchemy.{alias.name}"
+
+
+def test_queries_and_renderers_do_not_write():
+    offenders = [f"{path.relative_to(ROOT)}:{line}: {what}"
+                 for path, tree in _app_modules("queries", "renderers")
+                 for line, what in _writes(tree)]
+    assert offenders == []
+
+
+def test_the_write_checker_sees_a_write():
+    tree = ast.parse("from sqlalchemy import delete\ndef f(session):\n    session.add(x)\n    db.session.flush()\n")
+    assert [what for _, what in _writes(tree)] == ["sqlalchemy.delete", "session.add()", "db.session.flush()"]
+
+
+def test_views_hold_no_queries():
+    """Pages ask the packages by kind; a view looks up at most a row by its id (``session.get``)."""
+    offenders = []
+    for path, tree in _app_modules(*VIEWS):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr in ("scalars", "scalar", "execute", "query"):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node.func)}()")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "select":
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: select()")
+    assert offenders == []

@@ -6,8 +6,11 @@ from flask import g, jsonify, request
 
 from ..exceptions import SetupError
 from ..extensions import db
-from ..services import access, api_tokens, report_words, reporting
-from ..services.result_rows import result_rows, scoped_report
+from ..queries import access, reporting
+from ..queries.access import scoped_report
+from ..renderers import report_words
+from ..renderers.result_rows import result_rows
+from ..usecases import api_tokens
 from . import bp
 
 

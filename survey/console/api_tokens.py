@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
-from ..services import api_tokens, listings
+from ..queries import listings
+from ..usecases import api_tokens
 from . import bp
 from .auth import admin_only
 

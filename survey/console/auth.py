@@ -1,5 +1,5 @@
 """Who may open which console page: decorators and loaders built on
-``services.access``. Pages outside a staff member's units answer 404 (so URL
+``queries.access``. Pages outside a staff member's units answer 404 (so URL
 guessing learns nothing); changes a role may not make answer 403.
 
     role      reads                          changes
@@ -23,9 +23,11 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import transactions
 from ..extensions import db, login_manager
+from ..infrastructure import login_throttle
+from ..infrastructure.login_throttle import Refusal
 from ..models import Channel, QuestionnaireVersion, Round, Unit, User
-from ..services import access, accounts, login_throttle, users
-from ..services.login_throttle import Refusal
+from ..queries import access
+from ..usecases import signin, users
 from . import bp
 from .forms import FirstAdminForm, LoginForm, PasswordChangeForm
 
@@ -125,7 +127,7 @@ def login():
         return redirect(url_for("console.welcome"))
     form = LoginForm()
     if form.validate_on_submit():
-        outcome = accounts.sign_in(db.session, login_throttle.current(), username=form.username.data,
+        outcome = signin.sign_in(db.session, login_throttle.current(), username=form.username.data,
                                    password=form.password.data, address=request.remote_addr,
                                    secret_key=current_app.config["SECRET_KEY"])
         transactions.keep_refusal()  # a failed attempt counts towards the lockout
@@ -161,7 +163,7 @@ def welcome():
             return render_template("console/welcome.html", form=form, problems=problems), 403
         try:
             user = users.create_first_admin(db.session, username=form.username.data, password=form.password.data)
-            accounts.record_sign_in(db.session, user, request.remote_addr, current_app.config["SECRET_KEY"])
+            signin.record_sign_in(db.session, user, request.remote_addr, current_app.config["SECRET_KEY"])
         except users.AccountError as exc:
             # Another browser may have made the first account a moment ago:
             # whatever this attempt inserted is undone.
@@ -183,7 +185,7 @@ def welcome():
 @login_required
 def logout():
     """Sign out, ending every session of the account (other browsers' too)."""
-    accounts.sign_out(db.session, current_user._get_current_object())
+    signin.sign_out(db.session, current_user._get_current_object())
     logout_user()
     session.pop(SESSION_VERSION_KEY, None)
     return redirect(url_for("console.login"))

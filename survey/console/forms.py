@@ -1,5 +1,5 @@
 """Console forms. Choices that depend on the database (units, versions) are
-filled in by the view; the values are checked again by the services."""
+filled in by the view; the values are checked again by the use cases."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -24,7 +24,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..services.users import MIN_PASSWORD_LENGTH
+from ..usecases.users import MIN_PASSWORD_LENGTH
 from ..vocabulary import QUALITY_FLAGS, ROLES, ROUND_KINDS, Terms, lazy_label
 
 

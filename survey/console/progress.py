@@ -8,17 +8,17 @@ from flask_login import current_user
 from ..extensions import db
 from ..models import Round
 from ..models.types import utcnow
-from ..services import access, monitoring
+from ..queries import access, progress
 from . import bp
 from .auth import round_or_404, signed_in
 
 
-def _progress(round_id: int) -> tuple[Round, monitoring.RoundProgress]:
+def _progress(round_id: int) -> tuple[Round, progress.RoundProgress]:
     """The round and its progress over the units the user may see (rows,
     subtotals and the total alike)."""
     round_ = round_or_404(round_id)
     visible = access.visible_unit_ids(db.session, current_user)
-    return round_, monitoring.round_progress(db.session, round_, utcnow(), visible)
+    return round_, progress.round_progress(db.session, round_, utcnow(), visible)
 
 
 @bp.get("/rounds/<id:round_id>/progress")

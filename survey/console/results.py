@@ -12,8 +12,8 @@ from flask_login import current_user, login_required
 from ..exceptions import SetupError
 from ..extensions import db
 from ..models import Round
-from ..services import access, export, reporting
-from ..services.result_rows import scoped_report
+from ..queries import access, export, reporting
+from ..queries.access import scoped_report
 from . import bp
 from .auth import round_or_404
 
@@ -101,7 +101,7 @@ def _download(body: bytes, mimetype: str, filename: str):
 @login_required
 def report_pdf(round_id: int):
     """The PDF rate report for the round, or for one unit (?unit=CODE)."""
-    from ..services.report_pdf import report_pdf as render
+    from ..renderers.report_pdf import report_pdf as render
 
     round_, scope = _scope(round_id)
     report, meta = _report(round_, scope)
@@ -122,7 +122,7 @@ def results_workbook(round_id: int):
         abort(403)
     from questions import codebook_rows
 
-    from ..services.report_xlsx import report_workbook
+    from ..renderers.report_xlsx import report_workbook
 
     report, meta = _report(round_, scope)
     questionnaire = round_.questionnaire_version.parsed

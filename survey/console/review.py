@@ -27,7 +27,8 @@ from wtforms.validators import DataRequired, Length
 from ..extensions import db
 from ..models import Response
 from ..models.types import utcnow
-from ..services import access, privacy, review
+from ..queries import access
+from ..usecases import privacy, review
 from . import bp
 from .auth import admin_only, round_or_404, signed_in
 

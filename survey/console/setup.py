@@ -15,12 +15,13 @@ from questions import QuestionnaireError
 from .. import transactions
 from ..exceptions import SetupError
 from ..extensions import db
+from ..infrastructure.tables import TableError
 from ..models import QuestionnaireVersion, Round, Unit
 from ..models.types import utcnow
-from ..services import access, audit, listings, round_setup
-from ..services.questionnaires import import_questionnaire, read_questionnaire_file
-from ..services.tables import TableError
-from ..services.units import import_population, import_units, population_categories
+from ..queries import access, listings
+from ..usecases import audit, round_setup
+from ..usecases.questionnaires import import_questionnaire, read_questionnaire_file
+from ..usecases.units import import_population, import_units, population_categories
 from . import bp
 from .auth import (
     admin_only,

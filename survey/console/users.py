@@ -9,8 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
+from ..infrastructure import login_throttle
 from ..models import Unit, User
-from ..services import audit, listings, login_throttle, users
+from ..queries import listings
+from ..usecases import audit, users
 from . import bp
 from .auth import SESSION_VERSION_KEY, admin_only
 from .forms import ConfirmForm, PasswordResetForm, UserForm, choices

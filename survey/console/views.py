@@ -7,9 +7,8 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..models.types import utcnow
-from ..services import access, progress
-from ..services.qr import poster_pdf, qr_png
-from ..services.rounds import channel_posters, channel_url
+from ..queries import access, counts
+from ..renderers.qr import channel_posters, channel_url, poster_pdf, qr_png
 from . import bp
 from .auth import can_change, channel_or_404, round_or_404, signed_in
 from .forms import SiteChannelForm, choices
@@ -23,7 +22,7 @@ def rounds():
     visible = access.visible_rounds(db.session, current_user)
     return render_template(
         "console/rounds.html", rounds=visible, now=utcnow(), can_change=can_change(),
-        counts=progress.responses_by_round(db.session, access.visible_unit_ids(db.session, current_user)),
+        counts=counts.responses_by_round(db.session, access.visible_unit_ids(db.session, current_user)),
     )
 
 
@@ -44,7 +43,7 @@ def round_channels(round_id: int):
         round=round_,
         channels=channels,
         urls={c.id: channel_url(base, c) for c in channels},
-        counts=progress.responses_by_channel(db.session, round_),
+        counts=counts.responses_by_channel(db.session, round_),
         now=utcnow(),
         can_change=can_change(),
         site_form=form,

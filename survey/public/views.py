@@ -11,9 +11,8 @@ from flask_babel import get_locale
 from ..exceptions import AlreadyResponded
 from ..extensions import db
 from ..models.types import utcnow
-from ..services import integrity, submission
-from ..services.qr import poster_pdf, qr_png, qr_svg
-from ..services.rounds import channel_posters, channel_url
+from ..renderers.qr import channel_posters, channel_url, poster_pdf, qr_png, qr_svg
+from ..usecases import integrity, submission
 from . import bp
 from .forms import AnswerForm, raw_answers
 

@@ -15,7 +15,7 @@ from werkzeug.security import generate_password_hash
 from survey.extensions import db
 from survey.models import Channel, Round, Unit, User
 from survey.models.types import utcnow
-from survey.services.round_setup import create_round_with_channels
+from survey.usecases.round_setup import create_round_with_channels
 from tests.factories import demo_round
 
 PASSWORD = "correct-horse"

@@ -27,7 +27,7 @@ from pathlib import Path
 import requests
 from itsdangerous import URLSafeSerializer
 
-from survey.services.submission import TICKET_SALT
+from survey.usecases.submission import TICKET_SALT
 
 ROOT = Path(__file__).resolve().parents[2]
 

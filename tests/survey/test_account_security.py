@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from survey import create_app
 from survey.extensions import db
+from survey.infrastructure import login_throttle
 from survey.models import AuditEvent, User
-from survey.services import login_throttle
 from tests.conftest import app_config
 from tests.survey.consolekit import PASSWORD, csrf_token, login, make_user, new_client
 
@@ -205,7 +205,7 @@ def test_the_address_rule_stops_one_address_guessing_many_names(app):
 
 def test_a_throttled_attempt_never_hashes_a_password(app, monkeypatch):
     import survey.models.user as user_model
-    import survey.services.accounts as accounts
+    import survey.usecases.signin as accounts
 
     make_user("clerk", "viewer")
     hashes = []

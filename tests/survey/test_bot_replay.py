@@ -21,7 +21,8 @@ import pytest
 from questions import indicator_value
 from survey.extensions import db
 from survey.models import Response
-from survey.services import integrity, reporting
+from survey.queries import reporting
+from survey.usecases import integrity
 from tests.factories import demo_round
 from tests.survey.consolekit import login, make_user, new_client
 from tests.survey.formpage import parse_form

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import User
-from survey.services.demo import load_demo_population
+from survey.usecases.demo import load_demo_population
 from tests.factories import demo_round, submit_responses
 from tests.survey.test_browser import CHROMIUM_ARGS, browser  # noqa: F401  (module fixture)
 

@@ -334,7 +334,7 @@ def test_audit_log_page_and_csv(app):
     demo_round()
     client = _admin(app)
     admin = db.session.scalars(select(User)).one()
-    from survey.services import audit
+    from survey.usecases import audit
 
     db.session.execute(delete(AuditEvent))  # the administrator's sign-in: only the events below
     sneaky = make_user("=HYPERLINK(1)", "admin")

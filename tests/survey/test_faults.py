@@ -26,7 +26,7 @@ from survey import create_app
 from survey.extensions import db
 from survey.migrate import upgrade_database
 from survey.models import Answer, Response
-from survey.services.demo import load_demo
+from survey.usecases.demo import load_demo
 from tests.conftest import BACKENDS, app_config
 from tests.factories import complete_answers, demo_round
 from tests.survey import faultkit
@@ -133,7 +133,7 @@ def test_internal_error_page_claims_nothing_was_kept(app, client, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr("survey.services.submission.evaluate_answers", broken)
+    monkeypatch.setattr("survey.usecases.submission.evaluate_answers", broken)
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     answers = form.fields(complete_answers(round_.questionnaire_version.parsed, channel.unit.code))
     for headers in ({}, KEPT):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import AuditEvent, SiteSetting, User
-from survey.services import users
+from survey.usecases import users
 from tests.survey.consolekit import csrf_token, make_user, new_client
 
 

@@ -36,10 +36,10 @@ from questions import STANDARD_QUESTIONNAIRE_PATH
 from survey.extensions import db
 from survey.models import Channel, QuestionnaireVersion, Response, Round, Unit, User
 from survey.models.types import utcnow
-from survey.services import api_tokens
-from survey.services.demo import simulate_responses
-from survey.services.questionnaires import import_questionnaire
-from survey.services.round_setup import create_round_with_channels
+from survey.usecases import api_tokens
+from survey.usecases.demo import simulate_responses
+from survey.usecases.questionnaires import import_questionnaire
+from survey.usecases.round_setup import create_round_with_channels
 from tests.survey.consolekit import build_world, csrf_token, login, new_client
 
 # Hypothesis reports a failing example with a patch made by libcst, whose import

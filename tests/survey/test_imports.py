@@ -12,9 +12,9 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from survey.extensions import db
+from survey.infrastructure.tables import TableError
 from survey.models import PopulationCell, Unit
-from survey.services.tables import TableError
-from survey.services.units import import_population, import_units
+from survey.usecases.units import import_population, import_units
 
 UNITS_CSV = """编码,名称,上级编码
 D9,测试区,
@@ -224,7 +224,7 @@ def test_an_xlsx_declaring_a_huge_expansion_is_refused_unread(app):
 )
 def test_questionnaire_files_are_read_within_bounds(app, content, expected):
     from survey.exceptions import SetupError
-    from survey.services.questionnaires import read_questionnaire_file
+    from survey.usecases.questionnaires import read_questionnaire_file
 
     with pytest.raises(SetupError) as raised:
         read_questionnaire_file("q.yaml", content.encode())

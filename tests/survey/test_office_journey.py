@@ -22,8 +22,8 @@ from sqlalchemy import func, select
 from questions import STANDARD_QUESTIONNAIRE_PATH, load_questionnaire
 from survey.extensions import db
 from survey.models import Channel, Response, Round
-from survey.services.demo import simulate_responses
-from survey.services.users import issue_setup_code
+from survey.usecases.demo import simulate_responses
+from survey.usecases.users import issue_setup_code
 from tests.factories import complete_answers
 from tests.survey.test_browser import CHROMIUM_ARGS, PHONE, _answer_everything, browser  # noqa: F401  (module fixture)
 

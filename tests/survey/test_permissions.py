@@ -222,7 +222,7 @@ def test_sessions_expire_and_deactivation_ends_them(app):
 
 def test_result_scope_decisions(app):
     """``access.scope_for``: the one place that decides a results view's unit, rows and comparison."""
-    from survey.services import access
+    from survey.queries import access
     from tests.survey.consolekit import make_user, unit
 
     world = build_world()
@@ -264,7 +264,7 @@ def test_a_staff_members_weak_items_are_the_worst_of_their_own_units(app):
     """The area's ten worst items may all lie elsewhere: a street's page lists
     its own worst items, not the area's list cut to the street (then empty)."""
     from analysis.report import WEAK_ITEMS, Report, WeakItem
-    from survey.services import access
+    from survey.queries import access
 
     world = build_world()
 

@@ -15,9 +15,9 @@ from sqlalchemy import func, select, text, update
 from survey.config import load_config
 from survey.extensions import db
 from survey.models import Answer, AuditEvent, Channel, Response, Round, RoundQuota
-from survey.services import privacy
-from survey.services.round_setup import set_quotas
-from survey.services.submission import device_hash
+from survey.usecases import privacy
+from survey.usecases.round_setup import set_quotas
+from survey.usecases.submission import device_hash
 from tests.factories import close_round, complete_answers, demo_round, submit_responses
 from tests.survey.consolekit import build_world, csrf_token, login, new_client
 from tests.survey.formpage import parse_form

@@ -11,8 +11,8 @@ import pytest
 from analysis.integrity import FLAGS
 from survey.extensions import db
 from survey.models import Response, RoundQuota
-from survey.services.access import visible_unit_ids
-from survey.services.monitoring import round_progress
+from survey.queries.access import visible_unit_ids
+from survey.queries.progress import round_progress
 from tests.factories import demo_round
 from tests.survey.consolekit import login, make_user, new_client, unit
 

@@ -21,7 +21,7 @@ from pypdf import PdfReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from analysis import fonts
-from survey.services.qr import DEFAULT_INVITATION, Poster, poster_pdf, qr_png, qr_svg
+from survey.renderers.qr import DEFAULT_INVITATION, Poster, poster_pdf, qr_png, qr_svg
 
 SHORT_URL = "https://minyi.example.cn/s/AbC123"
 LONG_URL = (
@@ -213,7 +213,7 @@ def test_poster_lines_obey_chinese_line_breaking(poster_file):
 def test_wrap_breaks_chinese_by_width_and_obeys_punctuation_rules():
     # _wrap is private, but line breaking is the fiddly part of the layout;
     # sweeping widths makes every break position occur somewhere.
-    from survey.services.qr import _wrap
+    from survey.renderers.qr import _wrap
 
     font = fonts.register_reportlab_cjk_font()
     text = "关于（“文明城市”）创建，您满意吗？（请如实填写）约需3分钟、匿名：谢谢！" * 2
@@ -227,7 +227,7 @@ def test_wrap_breaks_chinese_by_width_and_obeys_punctuation_rules():
 
 
 def test_wrap_keeps_ascii_words_and_breaks_overlong_ones():
-    from survey.services.qr import _wrap
+    from survey.renderers.qr import _wrap
 
     font = fonts.register_reportlab_cjk_font()
     assert _wrap("约需3分钟 survey", font, 12, 1000) == ["约需3分钟 survey"]

@@ -2,7 +2,7 @@
 
 from analysis.integrity import IntegrityRules
 from questions import load_standard
-from survey.services.integrity import check_submission
+from survey.usecases.integrity import check_submission
 
 
 def test_single_response_checks():

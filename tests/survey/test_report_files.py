@@ -16,9 +16,9 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from analysis.report import IndicatorSpec, ReportInput, ReportMeta, build_report
-from survey.services.export import ResponseTable
-from survey.services.report_pdf import report_pdf
-from survey.services.report_xlsx import SHEET_NAMES, report_workbook
+from survey.queries.export import ResponseTable
+from survey.renderers.report_pdf import report_pdf
+from survey.renderers.report_xlsx import SHEET_NAMES, report_workbook
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 VERDICT = {"pass": "达标", "fail": "未达标", "undecided": "待定", "insufficient": "样本不足", None: "—"}

@@ -241,7 +241,7 @@ def test_server_error_page_is_chinese_and_keeps_nothing(app, client, round_, mon
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("survey.services.submission.evaluate_answers", broken)
+    monkeypatch.setattr("survey.usecases.submission.evaluate_answers", broken)
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     reply = client.post(_url(channel), data=form.fields(complete_answers(round_.questionnaire_version.parsed, channel.unit.code)))
     assert reply.status_code == 500

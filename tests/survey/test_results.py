@@ -17,9 +17,9 @@ from analysis.targets import VerdictRule, target_verdict
 from questions import indicator_value
 from survey.extensions import db
 from survey.models import ApiToken, PopulationCell, Unit, User
-from survey.services import api_tokens
-from survey.services.demo import load_demo_population
-from survey.services.export import write_responses_csv
+from survey.queries.export import write_responses_csv
+from survey.usecases import api_tokens
+from survey.usecases.demo import load_demo_population
 from tests.factories import demo_round, submit_responses
 
 RESPONSES = 300
@@ -259,7 +259,7 @@ def test_charts_render(app, client, round_):
 
 
 def test_cached_arrays_grow_with_new_responses(app, round_):
-    from survey.services import reporting
+    from survey.queries import reporting
 
     before, _ = reporting.round_report(db.session, round_)
     submit_responses(round_, 40, seed=8)
@@ -293,8 +293,8 @@ def test_option_counts_in_the_workbook_match_the_answers(app, client, round_):
 def test_report_follows_population_and_unit_changes_with_the_same_totals(app, round_):
     """A cached report is not reused once the weighting figures or the units changed,
     even when the number of cells and the total population stay the same."""
-    from survey.services import reporting
-    from survey.services.units import import_population, import_units
+    from survey.queries import reporting
+    from survey.usecases.units import import_population, import_units
 
     before, _ = reporting.round_report(db.session, round_)
     community = db.session.scalar(select(Unit).where(Unit.level == "community").order_by(Unit.code))

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from survey.extensions import db
 from survey.models import AuditEvent, Response
-from survey.services import integrity, review
-from survey.services.export import write_responses_csv
+from survey.queries.export import write_responses_csv
+from survey.usecases import integrity, review
 from tests.factories import submit_responses
 from tests.survey.consolekit import build_world, channel_of, csrf_token, login, new_client
 

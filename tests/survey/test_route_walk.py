@@ -39,9 +39,9 @@ from sqlalchemy import func, select
 from survey.extensions import db
 from survey.models import ApiToken, Response, Round, Unit
 from survey.models.types import utcnow
-from survey.services import api_tokens
-from survey.services.demo import load_demo_population
-from survey.services.round_setup import create_round_with_channels
+from survey.usecases import api_tokens
+from survey.usecases.demo import load_demo_population
+from survey.usecases.round_setup import create_round_with_channels
 from tests.factories import close_round, submit_responses
 from tests.survey.consolekit import (
     build_world,
@@ -521,7 +521,7 @@ def drawn(app, monkeypatch) -> Drawn:
     output; a PDF takes a second): the key holds the inputs' ids, and the
     inputs are kept alive so that no id is reused."""
     from analysis import charts
-    from survey.services import report_pdf as pdf_module
+    from survey.renderers import report_pdf as pdf_module
 
     record = Drawn()
     rendered: dict = {}

@@ -21,7 +21,7 @@ from survey.config import load_config
 from survey.extensions import db
 from survey.models import Response
 from survey.security import CONTENT_SECURITY_POLICY, HSTS
-from survey.services.submission import network_hash
+from survey.usecases.submission import network_hash
 from tests.conftest import app_config
 from tests.factories import complete_answers, demo_round, submit_responses
 from tests.survey.consolekit import PASSWORD, build_world, login, make_user, new_client

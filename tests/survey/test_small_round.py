@@ -21,10 +21,11 @@ from questions import indicator_value
 from survey.extensions import db
 from survey.models import PopulationCell, Round, Unit, User
 from survey.models.types import utcnow
-from survey.services import api_tokens, reporting
-from survey.services.demo import load_demo_population
-from survey.services.export import write_responses_csv
-from survey.services.rounds import add_channels, create_round
+from survey.queries import reporting
+from survey.queries.export import write_responses_csv
+from survey.usecases import api_tokens
+from survey.usecases.demo import load_demo_population
+from survey.usecases.round_setup import add_channels, create_round
 from tests.factories import demo_round, submit_responses
 
 VERDICT_WORDS = {"pass": "达标", "fail": "未达标", "undecided": "待定", "insufficient": "样本不足"}
@@ -230,7 +231,7 @@ def test_verdict_minimum_is_set_per_round(app, client, rounds):
 
 def test_every_interval_note_has_chinese_words():
     from analysis import intervals
-    from survey.services.report_words import CI_NOTE_WORDS, ci_note_words
+    from survey.renderers.report_words import CI_NOTE_WORDS, ci_note_words
 
     notes = [v for k, v in vars(intervals).items() if k.endswith("_NOTE") and isinstance(v, str)]
     notes += ["no respondents", "index: t interval on the mean score",

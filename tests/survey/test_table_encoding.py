@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from survey.services.tables import TableError, read_table
+from survey.infrastructure.tables import TableError, read_table
 
 COLUMNS = {"code": ("编码",), "name": ("名称",)}
 

@@ -19,7 +19,7 @@ from survey.models import Round
 from survey.models.response import RESPONSE_STATUSES
 from survey.models.round import ROUND_KINDS
 from survey.models.user import ROLES
-from survey.services import report_pdf, report_words
+from survey.renderers import report_pdf, report_words
 from survey.vocabulary import EXCLUSION_REASONS, VERDICTS, label
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,9 +11,10 @@ from types import SimpleNamespace
 import pytest
 
 from survey.extensions import db
+from survey.infrastructure import warmup
 from survey.models import Round
 from survey.models.types import utcnow
-from survey.services import reporting, warmup
+from survey.queries import reporting
 from tests.factories import demo_round, submit_responses
 
 ROOT = Path(__file__).resolve().parents[2]

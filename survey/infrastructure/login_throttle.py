@@ -39,7 +39,7 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter, RateLimiter
 
-from .submission import keyed_hash
+from .hashing import keyed_hash
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..infrastructure.login_throttle import LoginThrottle, Refusal, address_fingerprint
 from ..models import User
 from . import audit
-from .login_throttle import LoginThrottle, Refusal, address_fingerprint
 
 #: Characters of a typed account name kept in the audit log.
 AUDITED_NAME_LENGTH = 40

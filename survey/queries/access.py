@@ -24,8 +24,9 @@ walks every route as every role against these decisions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,6 +35,7 @@ from analysis.report import WEAK_ITEMS, ChangeRow, IndicatorResult, Report, Weak
 
 from ..input_guard import parse_id
 from ..models import Round, RoundQuota, Unit, User
+from .reporting import ReportOptions, report_input
 
 WRITE_ROLES = ("admin",)
 
@@ -282,3 +284,22 @@ def scope_for(session: Session, user: User, round_: Round, unit_code: str | None
         if compare.id == round_.id:
             raise BadScopeRequest("compare")
     return ResultScope(round=round_, unit=unit, codes=codes, compare=compare)
+
+
+def scoped_report(session: Session, round_: Round, options: ReportOptions, report: Report,
+                  scope: ResultScope) -> Report:
+    """The report with its response counts cut to the scope: a unit's page
+    (and every staff page) counts the responses of that unit's subtree, as
+    the rounds list and the progress page do, never the whole round's.
+
+    The rows themselves are cut by ``scope`` where they are shown; the
+    counts need the per-response arrays, read from the report's cache.
+    """
+    if scope.shows_overall and scope.codes is None:
+        return report
+    data = report_input(session, round_, options)
+    mine = np.isin(data.unit, sorted(scope.codes)) if scope.codes is not None else np.ones(len(data.unit), bool)
+    counts = {"n_rows": int(np.count_nonzero(mine)), "n_used": int(np.count_nonzero(mine & ~data.excluded)),
+              # the reasons are counted over the whole round: a unit's page gives only its total left out
+              "exclusions": {}}
+    return replace(report, methodology=replace(report.methodology, **counts))

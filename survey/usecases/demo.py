@@ -15,7 +15,7 @@ from questions import STANDARD_QUESTIONNAIRE_PATH, standard_definition
 from ..models import PopulationCell, Round, Unit
 from ..models.types import utcnow
 from .questionnaires import import_questionnaire
-from .rounds import add_channels, create_round
+from .round_setup import add_channels, create_round
 from .submission import Ticket, submit_response
 
 DEMO_DISTRICT = ("D01", "示范区")

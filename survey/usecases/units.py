@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from questions import Questionnaire, load_standard
 
+from ..infrastructure.tables import TableError, read_table
 from ..models import PopulationCell, QuestionnaireVersion, Unit
 from ..models.unit import UNIT_LEVELS
-from .tables import TableError, read_table
 
 UNIT_COLUMNS = {
     "code": ("编码", "代码", "单位编码"),

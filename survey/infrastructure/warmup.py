@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from ..extensions import db
 from ..models import Round
 from ..models.types import utcnow
+from ..queries import reporting
 from ..transactions import rollback_quietly
-from . import reporting
 
 
 def rounds_to_warm(session: Session, limit: int) -> list[Round]:
@@ -38,7 +38,7 @@ def warm_reports(app: Flask) -> list[int]:
     """Compute the default report of the latest rounds; return their ids."""
     from analysis import charts  # noqa: F401  (imported for their import time only)
 
-    from . import report_pdf, report_xlsx  # noqa: F401
+    from ..renderers import report_pdf, report_xlsx  # noqa: F401
 
     warmed = []
     with app.app_context():

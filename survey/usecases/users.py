@@ -3,7 +3,7 @@ change a password; the first administrator's one-time setup code.
 
 Every change is written to the audit log in the caller's transaction. A
 password change or reset and a deactivation end every open session of the
-account (``accounts.end_sessions``).
+account (``signin.end_sessions``).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from ..exceptions import SetupError
+from ..infrastructure.login_throttle import LoginThrottle, Refusal, address_fingerprint
 from ..models import SiteSetting, Unit, User
 from ..models.user import ROLES
 from . import audit
-from .accounts import end_sessions
-from .login_throttle import LoginThrottle, Refusal, address_fingerprint
+from .signin import end_sessions
 
 MIN_PASSWORD_LENGTH = 8
 

@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 
 from ..exceptions import SetupError
 from ..models import Answer, AuditEvent, Channel, Response, Round, RoundQuota, User
-from . import audit, export
+from ..queries import export
+from . import audit
 from .submission import device_hash
 
 #: Length of a stored device hash (``submission.device_hash``); a device id

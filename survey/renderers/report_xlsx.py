@@ -33,8 +33,8 @@ from openpyxl.utils import get_column_letter
 from analysis.report import IndicatorResult, Report, ReportMeta
 from analysis.targets import VerdictRule
 
+from ..queries.export import ResponseTable, neutralize
 from ..vocabulary import INDICATOR_KINDS
-from .export import ResponseTable, neutralize
 from .report_words import (
     INTERVAL_CAP_WORDS,
     LEVEL_LABELS,
@@ -198,7 +198,7 @@ def report_workbook(
 
     ``raw``: the raw responses, as the CSV export writes them. ``codebook``: one dict per raw column with keys column,
     question, type, values, indicator, counts_as_yes, excluded.
-    ``question_counts``: rows of :func:`survey.services.reporting.question_counts`.
+    ``question_counts``: rows of :func:`survey.queries.reporting.question_counts`.
     """
     wb = Workbook(write_only=True)
 

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 from questions import Question, codebook_rows, export_value
 from questions.codebook import neutralize
 
+from ..infrastructure.bulkread import collector_paused
 from ..models import Channel, Response, Round, Unit
-from . import integrity
-from .bulkread import collector_paused
+from ..usecases import integrity
 
 FIXED_COLUMNS = [
     "response_id", "unit_code", "unit_name", "channel_id", "channel_site",

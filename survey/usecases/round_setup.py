@@ -21,8 +21,9 @@ from analysis.planning import allocate, sample_size
 
 from ..exceptions import SetupError
 from ..models import Channel, PopulationCell, QuestionnaireVersion, Round, RoundQuota, Unit, User
+from ..models.round import ROUND_KINDS
 from . import audit
-from .rounds import add_channels, create_round
+from .questionnaires import publish
 
 #: Quality flags stored with each response that a round may leave out of its results.
 EXCLUDABLE_FLAGS = FLAGS
@@ -34,6 +35,65 @@ SUGGEST_MARGIN = 0.05
 SUGGEST_LEVEL = 0.95
 SUGGEST_RATE = 0.8
 SUGGEST_DEFF = 1.5
+
+
+def create_round(
+    session: Session,
+    *,
+    name: str,
+    kind: str,
+    questionnaire_version: QuestionnaireVersion,
+    unit: Unit,
+    opens_at: datetime,
+    closes_at: datetime,
+    targets: dict[str, float] | None = None,
+    one_response_per_device: bool = True,
+) -> Round:
+    """Create a round and publish its questionnaire version. Flushes.
+
+    :raises SetupError: unknown kind, closing before opening, bad targets.
+    """
+    if kind not in ROUND_KINDS:
+        raise SetupError(f"round kind must be one of {', '.join(ROUND_KINDS)}, not {kind!r}")
+    if closes_at <= opens_at:
+        raise SetupError("a round must close after it opens")
+    indicators = questionnaire_version.parsed.indicators
+    for key, value in (targets or {}).items():
+        if key not in indicators:
+            raise SetupError(f"target for unknown indicator {key!r}")
+        if not 0 < float(value) <= 1:
+            raise SetupError(f"target for {key!r} must be in (0, 1], not {value}")
+    round_ = Round(
+        name=name,
+        kind=kind,
+        questionnaire_version=questionnaire_version,
+        unit=unit,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        targets=dict(targets or {}),
+        one_response_per_device=one_response_per_device,
+    )
+    publish(questionnaire_version)
+    session.add(round_)
+    session.flush()
+    return round_
+
+
+def add_channels(session: Session, round_: Round, units: Iterable[Unit], site: str = "") -> list[Channel]:
+    """One channel per unit (per site), skipping those that exist. Flushes."""
+    existing = {
+        (c.unit_id, c.site)
+        for c in session.scalars(select(Channel).where(Channel.round_id == round_.id))
+    }
+    created = []
+    for unit in units:
+        if (unit.id, site) in existing:
+            continue
+        channel = Channel(round=round_, unit=unit, site=site)
+        session.add(channel)
+        created.append(channel)
+    session.flush()
+    return created
 
 
 def round_communities(round_: Round) -> list[Unit]:

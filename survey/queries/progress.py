@@ -12,7 +12,7 @@ Numbers per community, with street subtotals and a total:
   is the sample size the planner asked for, which only usable responses give).
 * ``median_seconds``: median of submitted_at - started_at over complete responses.
 * quality flags: as stored with each response by the integrity scoring
-  (``survey.services.integrity``), brought up to date before counting.
+  (``survey.usecases.integrity``), brought up to date before counting.
 
 Counts come from SQL aggregates; medians and flags from one pass over the
 round's rows in Python (``bench/bench_progress.py`` times it on 100,000 responses).
@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session
 from analysis.integrity import FLAGS
 
 from ..models import Response, Round, RoundQuota, Unit
+from ..usecases import integrity
 from ..vocabulary import STATUS_COMPLETE
-from . import integrity
 
 OFFICE_TIMEZONE = "Asia/Shanghai"
 

@@ -26,10 +26,10 @@ from questions import Question, Questionnaire, indicator_value, score_value
 
 from .. import vocabulary
 from ..exceptions import SetupError
+from ..infrastructure.bulkread import collector_paused
 from ..models import PopulationCell, Response, Round, Unit
 from ..models.types import utcnow
-from . import integrity
-from .bulkread import collector_paused
+from ..usecases import integrity
 from .export import ResponseTable
 
 STATUS_SCREENED_OUT = vocabulary.STATUS_SCREENED_OUT

@@ -4,16 +4,10 @@ results page and downloads are checked against."""
 from __future__ import annotations
 
 import math
-from dataclasses import replace
-
-import numpy as np
-from sqlalchemy.orm import Session
 
 from analysis.report import IndicatorResult, Report
 
-from ..models import Round
-from .access import ResultScope
-from .reporting import ReportOptions, report_input
+from ..queries.access import ResultScope
 
 
 def _number(x: float | None) -> float | None:
@@ -55,22 +49,3 @@ def result_rows(report: Report, by: str, scope: ResultScope | None = None) -> li
     shows = scope.shows if scope is not None else (lambda domain: True)
     domain_rows = {"street": report.by_street, "unit": report.by_unit, "none": []}[by]
     return [indicator_row(r, m.ci_method, m.level) for r in (*report.overall, *domain_rows) if shows(r.domain)]
-
-
-def scoped_report(session: Session, round_: Round, options: ReportOptions, report: Report,
-                  scope: ResultScope) -> Report:
-    """The report with its response counts cut to the scope: a unit's page
-    (and every staff page) counts the responses of that unit's subtree, as
-    the rounds list and the progress page do, never the whole round's.
-
-    The rows themselves are cut by ``scope`` where they are shown; the
-    counts need the per-response arrays, read from the report's cache.
-    """
-    if scope.shows_overall and scope.codes is None:
-        return report
-    data = report_input(session, round_, options)
-    mine = np.isin(data.unit, sorted(scope.codes)) if scope.codes is not None else np.ones(len(data.unit), bool)
-    counts = {"n_rows": int(np.count_nonzero(mine)), "n_used": int(np.count_nonzero(mine & ~data.excluded)),
-              # the reasons are counted over the whole round: a unit's page gives only its total left out
-              "exclusions": {}}
-    return replace(report, methodology=replace(report.methodology, **counts))

@@ -9,8 +9,6 @@ row and all get the same thank-you page.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import secrets
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from analysis.integrity import IntegrityRules
 from questions import AnswerSet, evaluate_answers
 
 from ..exceptions import AlreadyResponded, ChannelNotFound, InvalidSubmission, RoundNotOpen
+from ..infrastructure.hashing import keyed_hash
 from ..models import Answer, Channel, Response, Round, Unit
 from ..vocabulary import STATUS_COMPLETE, STATUS_SCREENED_OUT
 from .integrity import check_submission
@@ -146,12 +145,6 @@ def network_hash(secret_key: str, remote_addr: str | None) -> str | None:
     prefix = 24 if address.version == 4 else 48
     network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
     return keyed_hash(secret_key, str(network).encode())
-
-
-def keyed_hash(secret_key: str, message: bytes, length: int = 32) -> str:
-    """HMAC-SHA256 of ``message`` under the site's secret, as hex cut to
-    ``length``: how identifiers of people's devices and networks are kept."""
-    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:length]
 
 
 def submit_response(

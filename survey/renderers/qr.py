@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import qrcode
@@ -30,6 +30,8 @@ from reportlab.pdfbase.pdfmetrics import getAscentDescent, stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from analysis.fonts import register_reportlab_cjk_font
+
+from ..models import Channel
 
 __all__ = [
     "DEFAULT_FOOTER",
@@ -371,3 +373,21 @@ def poster_pdf(posters: Sequence[Poster]) -> bytes:
         c.showPage()
     c.save()
     return buf.getvalue()
+
+
+def channel_url(public_base_url: str, channel: Channel) -> str:
+    """The absolute URL a channel's QR code encodes."""
+    return f"{public_base_url.rstrip('/')}/s/{channel.token}"
+
+
+def channel_posters(public_base_url: str, channels: Iterable[Channel]) -> list[Poster]:
+    """Poster contents for channels: round title, unit, site and the QR URL."""
+    return [
+        Poster(
+            round_title=channel.round.name,
+            unit_name=channel.unit.full_name,
+            site=channel.site or None,
+            url=channel_url(public_base_url, channel),
+        )
+        for channel in channels
+    ]
