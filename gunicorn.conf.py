@@ -3,6 +3,6 @@
 
 def post_worker_init(worker):
     """Each worker reads its latest rounds into the report cache in the background."""
-    from survey.services.warmup import start_warm_up
+    from survey.infrastructure.warmup import start_warm_up
 
     start_warm_up(worker.wsgi)

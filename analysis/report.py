@@ -1,7 +1,7 @@
 """A round's rate report as data: every number the office's results page,
 PDF, workbook and API show, computed once here from plain arrays.
 
-The app extracts the arrays from its database (``survey.services.reporting``);
+The app extracts the arrays from its database (``survey.queries.reporting``);
 analysts can build a :class:`ReportInput` from any source. Rendering (HTML,
 PDF, Excel, JSON) only formats a :class:`Report`; it computes nothing.
 
