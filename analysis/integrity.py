@@ -51,7 +51,7 @@ FLAGS = QUALITY_FLAGS.codes
 @dataclass(frozen=True)
 class IntegrityRules:
     """Thresholds of the checks. Defaults are set from the bot replay and the
-    resident simulation in ``tests/survey/test_bot_replay.py``."""
+    resident simulation in ``tests/survey/public/test_bot_replay.py``."""
 
     min_seconds_per_answer: float = 1.5
     straight_line_items: int = 5

@@ -7,7 +7,7 @@ Pages show :func:`label` (Chinese, or English when the interface is
 English; a Jinja filter ``label``), forms :func:`lazy_label`; the PDF, the
 workbook and the audit words use ``term.zh``. The codes themselves are the
 models' (``ROLES``, ``RESPONSE_STATUSES``, ``ROUND_KINDS``): the database
-constraints are built from those tuples, and ``tests/survey/test_vocabulary.py``
+constraints are built from those tuples, and ``tests/survey/core/test_vocabulary.py``
 checks that every code has its term here.
 """
 

@@ -18,7 +18,7 @@ The decisions views ask:
   ``can_add_site_channels`` (QR site channels).
 
 Views never decide themselves; anything outside the user's reach is
-answered 404, so that URL guessing learns nothing. tests/survey/test_route_walk.py
+answered 404, so that URL guessing learns nothing. tests/survey/core/test_route_walk.py
 walks every route as every role against these decisions.
 """
 

@@ -5,38 +5,13 @@ itself is in test_faults.py.)"""
 
 from __future__ import annotations
 
-import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import Response
 from tests.factories import complete_answers, demo_round
-
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def _answer_everything(page, questionnaire, answers):
-    for q in questionnaire.questions:
-        value = answers[q.id]
-        if q.type == "community":
-            page.select_option(f'select[name="q_{q.id}"]', value)
-        elif q.type in ("text", "number"):
-            page.fill(f'[name="q_{q.id}"]', value)
-        else:
-            for code in value if isinstance(value, list) else [value]:
-                field = page.locator(f'input[name="q_{q.id}"][value="{code}"]')
-                if field.is_visible():
-                    field.locator("xpath=..").tap()  # tap the option's label, as a thumb would
+from tests.survey.browserkit import PHONE, answer_everything
 
 
 def _stored():
@@ -53,7 +28,7 @@ def test_answers_survive_a_lost_connection(app, live_server, browser, artifacts)
     page = context.new_page()
     page.goto(f"{live_server}/s/{channel.token}")
     expect(page.locator("h1")).to_have_text(questionnaire.title.zh)
-    _answer_everything(page, questionnaire, answers)
+    answer_everything(page, questionnaire, answers)
     page.screenshot(path=str(artifacts / "form-phone.png"), full_page=True)
 
     # The network is gone when the resident presses 提交.
@@ -102,7 +77,7 @@ def test_a_reply_lost_after_the_server_stored_is_not_counted_twice(app, live_ser
     context = browser.new_context(**PHONE)
     page = context.new_page()
     page.goto(f"{live_server}/s/{channel.token}")
-    _answer_everything(page, questionnaire, answers)
+    answer_everything(page, questionnaire, answers)
 
     # The request reaches the server, but the reply never reaches the phone.
     def lose_reply(route):

@@ -20,7 +20,7 @@ from survey.queries.export import ResponseTable
 from survey.renderers.report_pdf import report_pdf
 from survey.renderers.report_xlsx import SHEET_NAMES, report_workbook
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 VERDICT = {"pass": "达标", "fail": "未达标", "undecided": "待定", "insufficient": "样本不足", None: "—"}
 NAMES = ["知晓率", "满意率", "参与率", "支持率", "文明交通满意率", "环境卫生满意率", "公共秩序满意率",
          "志愿服务参与率", "社区服务满意率", "文明礼仪知晓率", "垃圾分类参与率", "诚信建设满意率",

@@ -12,7 +12,6 @@ from survey.extensions import db
 from survey.models import User
 from survey.usecases.demo import load_demo_population
 from tests.factories import demo_round, submit_responses
-from tests.survey.test_browser import CHROMIUM_ARGS, browser  # noqa: F401  (module fixture)
 
 
 def test_office_user_downloads_the_round_report(app, live_server, browser, artifacts, tmp_path):  # noqa: F811

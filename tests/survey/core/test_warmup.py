@@ -17,7 +17,7 @@ from survey.models.types import utcnow
 from survey.queries import reporting
 from tests.factories import demo_round, submit_responses
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from survey.models import Channel, Response, Round
 from survey.usecases.demo import simulate_responses
 from survey.usecases.users import issue_setup_code
 from tests.factories import complete_answers
-from tests.survey.test_browser import CHROMIUM_ARGS, PHONE, _answer_everything, browser  # noqa: F401  (module fixture)
+from tests.survey.browserkit import PHONE, answer_everything
 
 OFFICE_PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2}
 ROUND_NAME = "清河区第一次模拟测评"
@@ -173,7 +173,7 @@ def test_office_goes_from_an_empty_install_to_a_printed_report(
     phone.goto(url)
     expect(phone.get_by_role("heading", level=1)).to_have_text(questionnaire.title.zh)
     expect(phone.locator("header.bar")).to_contain_text(f"{ROUND_NAME} · {community[1]}")
-    _answer_everything(phone, questionnaire, complete_answers(questionnaire, community[0]))
+    answer_everything(phone, questionnaire, complete_answers(questionnaire, community[0]))
     phone.get_by_role("button", name="提交").tap()
     expect(phone.locator("#thanks-message")).to_be_visible()
     resident.close()

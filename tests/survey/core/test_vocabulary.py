@@ -22,7 +22,7 @@ from survey.models.user import ROLES
 from survey.renderers import report_pdf, report_words
 from survey.vocabulary import EXCLUSION_REASONS, VERDICTS, label
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_every_code_the_database_allows_has_words():

@@ -393,7 +393,7 @@ def test_worker_killed_mid_request_during_a_stream(app, tmp_path):
 def browser():
     from playwright.sync_api import sync_playwright
 
-    from tests.survey.test_browser import CHROMIUM_ARGS
+    from tests.survey.browserkit import CHROMIUM_ARGS
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -404,14 +404,14 @@ def browser():
 def _phone_page(browser, base: str, channel, answers):
     from playwright.sync_api import expect
 
-    from tests.survey.test_browser import PHONE, _answer_everything
+    from tests.survey.browserkit import PHONE, answer_everything
 
     context = browser.new_context(**PHONE)
     page = context.new_page()
     posts = []
     page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
     page.goto(f"{base}/s/{channel.token}")
-    _answer_everything(page, channel.round.questionnaire_version.parsed, answers)
+    answer_everything(page, channel.round.questionnaire_version.parsed, answers)
     expect(page.get_by_role("button", name="提交")).to_be_enabled()
     return context, page, posts
 

@@ -24,11 +24,11 @@ from survey.security import CONTENT_SECURITY_POLICY, HSTS
 from survey.usecases.submission import network_hash
 from tests.conftest import app_config
 from tests.factories import complete_answers, demo_round, submit_responses
+from tests.survey.browserkit import PHONE, answer_everything
 from tests.survey.consolekit import PASSWORD, build_world, login, make_user, new_client
 from tests.survey.formpage import parse_form
-from tests.survey.test_browser import CHROMIUM_ARGS, PHONE, _answer_everything, browser  # noqa: F401
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
 
 EXPECTED_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -398,7 +398,7 @@ def test_resident_and_office_pages_in_chromium_with_the_policy_on(app, live_serv
     # form.js still runs: the follow-up question appears only after "yes".
     follow_up = next(q for q in questionnaire.questions if q.show_if)
     expect(page.locator(f"#question-{follow_up.id}")).to_be_hidden()
-    _answer_everything(page, questionnaire, answers)
+    answer_everything(page, questionnaire, answers)
     expect(page.locator(f"#question-{follow_up.id}")).to_be_visible()
     page.screenshot(path=str(artifacts / "csp-form-phone.png"), full_page=True)
     assert page.evaluate(f"localStorage.getItem('minyi:{channel.token}')") is not None

@@ -58,7 +58,7 @@ def test_admin_downloads_all_posters_of_a_round(app, client):
 
 
 def test_viewers_read_and_download_but_change_nothing(app, client):
-    # Viewers read everything (tests/survey/test_permissions.py has the full matrix).
+    # Viewers read everything (tests/survey/console/test_permissions.py has the full matrix).
     round_ = demo_round()
     _user("viewer", role="viewer")
     _login(client, "viewer")

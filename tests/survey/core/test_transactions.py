@@ -18,7 +18,7 @@ from survey.models import AuditEvent, SiteSetting, Unit, User
 from tests.conftest import app_config
 from tests.survey.consolekit import csrf_token, make_user, new_client
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Read models: progress and results against independent computations."""

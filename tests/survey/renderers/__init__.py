@@ -1,0 +1,1 @@
+"""Files and codes: PDF, workbook, QR codes and posters, read back."""
