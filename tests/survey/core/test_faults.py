@@ -389,18 +389,6 @@ def test_worker_killed_mid_request_during_a_stream(app, tmp_path):
 # The phone in Chromium: it waits, says so, and sends again by itself
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from tests.survey.browserkit import CHROMIUM_ARGS
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 def _phone_page(browser, base: str, channel, answers):
     from playwright.sync_api import expect
 
