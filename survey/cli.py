@@ -1,4 +1,5 @@
-"""Command line: ``flask --app wsgi <command>``. Thin commands over the use cases, queries and renderers; each command that changes data is one transaction."""
+"""Command line: ``flask --app wsgi <command>``. Thin commands over the use cases, queries and
+renderers; each command that changes data is one transaction (``@command_transaction``)."""
 
 from __future__ import annotations
 

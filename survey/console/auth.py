@@ -157,6 +157,8 @@ def welcome():
             transactions.keep_refusal()
             return _too_many_attempts("console/welcome.html", verdict, form=form, problems=[])
         if not verdict:
+            if not users.needs_first_admin(db.session):
+                abort(404)  # another browser made the first account meanwhile (and used up the code)
             transactions.keep_refusal()  # the wrong code counts towards the address's limit
             problems.append(str(_l("The setup code is wrong. It was printed by “flask --app wsgi init-db”; "
                                    "running that command again prints a new one.")))

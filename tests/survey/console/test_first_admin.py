@@ -171,3 +171,22 @@ def test_simultaneous_claims_make_one_administrator(app, live_server):
     assert all(code in (302, 404) for code in statuses), statuses
     winners = [r for r in replies if r.status_code == 302 and r.headers["Location"].endswith("/console/units")]
     assert len(winners) == 1
+
+
+def test_a_claim_that_loses_the_race_is_told_the_page_is_gone_not_that_its_code_was_wrong(app, monkeypatch):
+    """Another browser made the first account (using up the code) between this
+    request's first look and its check of the code: 404, as the page is gone."""
+    code = _issue_code()
+    client = new_client(app)
+    token = csrf_token(client)
+    users.create_first_admin(db.session, username="winner", password="a-long-password")
+    db.session.commit()
+    looks = iter([True])  # the request's first look still sees a fresh install
+    real = users.needs_first_admin
+    monkeypatch.setattr(users, "needs_first_admin", lambda session: next(looks, None) or real(session))
+    reply = client.post("/console/welcome", data={"csrf_token": token, "username": "loser",
+                                                  "password": "a-long-password", "confirm": "a-long-password",
+                                                  "setup_code": code})
+    assert reply.status_code == 404
+    assert db.session.scalars(select(User.username)).all() == ["winner"]
+    assert "setup_code.failed" not in _actions()
