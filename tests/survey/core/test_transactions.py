@@ -79,7 +79,6 @@ def _stored(app) -> list[str]:
         return list(values)
 
 
-@pytest.mark.committed  # the probe app is another app on the database: its commits are real
 @pytest.mark.parametrize(("route", "status", "kept"), [
     ("ok", 200, ["ok"]),
     ("raises", 500, []),
@@ -95,7 +94,6 @@ def test_the_request_commits_below_400_and_rolls_back_otherwise(probe_app, route
     assert _stored(probe_app) == kept
 
 
-@pytest.mark.committed  # the probe app is another app on the database: its commits are real
 def test_a_refusal_no_view_answered_is_a_page_in_chinese(probe_app):
     response = probe_app.test_client().post("/probe/refused_by_service", headers={"Accept-Language": "zh-CN"})
     assert response.status_code == 422
@@ -103,7 +101,6 @@ def test_a_refusal_no_view_answered_is_a_page_in_chinese(probe_app):
     assert "这项更改不能保存：示例原因。" in page and "Traceback" not in page
 
 
-@pytest.mark.committed  # the probe app is another app on the database: its commits are real
 def test_a_failed_commit_is_answered_503_and_leaves_nothing(probe_app, monkeypatch):
     def lost_connection():
         raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
