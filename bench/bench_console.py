@@ -31,6 +31,7 @@ from survey.models.types import utcnow  # noqa: E402
 from survey.queries import reporting  # noqa: E402
 from survey.usecases.questionnaires import import_questionnaire  # noqa: E402
 from survey.usecases.round_setup import add_channels, create_round  # noqa: E402
+from survey.vocabulary import STATUS_COMPLETE  # noqa: E402
 
 
 def build(app, responses: int) -> int:
@@ -64,7 +65,7 @@ def build(app, responses: int) -> int:
             channel = channels[i % len(channels)]
             batch_r.append(dict(id=next_id, round_id=round_.id, channel_id=channel.id, unit_id=channel.unit_id,
                                 submission_key=f"b{i}", started_at=now - timedelta(minutes=5), submitted_at=now,
-                                status="complete", quality_flags=[], locale="zh", answer_data={}))
+                                status=STATUS_COMPLETE, quality_flags=[], locale="zh", answer_data={}))
             for q in questions:
                 if q.screening is not None:
                     value = sorted(q.screening.eligible)[0]
@@ -159,7 +160,7 @@ def add_responses(app, round_id: int, count: int) -> None:
         db.session.execute(insert(Response), [
             dict(id=start + i, round_id=round_id, channel_id=last.channel_id, unit_id=last.unit_id,
                  submission_key=f"extra{i}", started_at=last.started_at, submitted_at=last.submitted_at,
-                 status="complete", quality_flags=[], locale="zh", answer_data=last.answer_data)
+                 status=STATUS_COMPLETE, quality_flags=[], locale="zh", answer_data=last.answer_data)
             for i in range(count)])
         db.session.execute(insert(Answer), [dict(response_id=start + i, question_id=q, value=v)
                                             for i in range(count) for q, v in answers])

@@ -29,6 +29,7 @@ from survey.models import Response
 from survey.models.types import utcnow
 from survey.queries.progress import round_progress
 from survey.usecases.demo import load_demo
+from survey.vocabulary import STATUS_COMPLETE, STATUS_SCREENED_OUT
 
 
 def main() -> None:
@@ -56,7 +57,7 @@ def main() -> None:
                 round_id=round_.id, channel_id=channel.id, unit_id=channel.unit_id, submission_key=f"b{i}",
                 device_id=f"d{rng.randrange(args.rows)}", network_hash=f"n{rng.randrange(5000)}",
                 started_at=submitted - timedelta(seconds=rng.randrange(30, 600)), submitted_at=submitted,
-                status="complete" if rng.random() < 0.95 else "screened_out",
+                status=STATUS_COMPLETE if rng.random() < 0.95 else STATUS_SCREENED_OUT,
                 quality_flags=["too_fast"] if rng.random() < 0.05 else [], locale="zh",
                 answer_data={q.id: rng.choice(q.options).code for q in questions if q.options},
             ))
