@@ -27,6 +27,7 @@ from analysis.vocabulary import (
 )
 
 from .models.response import RESPONSE_STATUSES as STATUS_CODES
+from .models.unit import UNIT_LEVELS as LEVEL_CODES
 
 __all__ = [
     "EXCLUSION_REASONS",
@@ -40,6 +41,7 @@ __all__ = [
     "ROUND_STATES",
     "STATUS_COMPLETE",
     "STATUS_SCREENED_OUT",
+    "UNIT_LEVELS",
     "VERDICTS",
     "VOIDED",
     "Term",
@@ -76,6 +78,10 @@ ROUND_STATES = Terms(
     Term("open", "进行中", "open"),
     Term("closed", "已结束", "closed"),
 )
+
+#: Where a unit sits in the area (``Unit.level``), in the models' order.
+UNIT_LEVELS = Terms(*(Term(code, zh, en) for code, (zh, en) in zip(LEVEL_CODES, (
+    ("区县", "District"), ("街道", "Street"), ("社区", "Community")), strict=True)))
 
 #: Why a response was left out of the rates: its status, a void, or a quality flag.
 EXCLUSION_REASONS = Terms(RESPONSE_STATUSES[STATUS_SCREENED_OUT], VOIDED, *QUALITY_FLAGS.values())

@@ -37,10 +37,9 @@ from analysis.charts import change_chart, figure_png, ranking_chart, rates_chart
 from analysis.fonts import register_reportlab_cjk_font
 from analysis.report import ChangeRow, IndicatorResult, Report, ReportMeta
 
-from ..vocabulary import VERDICTS, verdict_term
+from ..vocabulary import UNIT_LEVELS, VERDICTS, verdict_term
 from .report_words import (
     INTERVAL_CAP_WORDS,
-    LEVEL_LABELS,
     exclusion_word,
     interval_method_words,
     more_needed_words,
@@ -49,6 +48,9 @@ from .report_words import (
     verdict_word,
     weighting_words,
 )
+
+#: Verdict words in the report's sentences, from the one vocabulary.
+_V = {code: term.zh for code, term in VERDICTS.items()}
 
 # reportlab's CJK line breaking keeps "）" and "。" off the start of a line but not the
 # full-width comma, semicolon and colon (reportlab.lib.textsplit.CANNOT_START_LINE lacks
@@ -293,9 +295,10 @@ class _Builder:
             return
         self.story.append(_p(self.verdict_sentence(rows), s.body))
         self.story.append(_p(
-            f"比率后为{self.level_text}置信区间。判定看区间而不看单个数字：区间下限不低于目标为“达标”，"
-            "区间上限低于目标为“未达标”，区间包含目标为“待定”（还需增加答卷）；"
-            f"有效回答少于 {self.report.methodology.verdict_rule.min_n} 份或区间过宽的，标为“样本不足”，不作判定。",
+            f"比率后为{self.level_text}置信区间。判定看区间而不看单个数字：区间下限不低于目标为“{_V['pass']}”，"
+            f"区间上限低于目标为“{_V['fail']}”，区间包含目标为“{_V['undecided']}”（还需增加答卷）；"
+            f"有效回答少于 {self.report.methodology.verdict_rule.min_n} 份或区间过宽的，"
+            f"标为“{_V['insufficient']}”，不作判定。",
             s.note))
         self.story.append(self.summary_table(rows))
         self.story.append(Spacer(1, 4 * mm))
@@ -369,12 +372,13 @@ class _Builder:
             rows = self.unit_rows if codes is not None else (*report.overall, *report.by_street, *report.by_unit)
             unjudged = sum(r.verdict == "insufficient" for r in rows)
             self.story.append(_p(
-                f"没有经数据证实未达标或待定的指标；另有 {unjudged} 项结果样本不足、暂不判定，见上文各表。"
-                if unjudged else "没有未达标、待定或样本不足的指标。", s.body))
+                f"没有经数据证实{_V['fail']}或{_V['undecided']}的指标；另有 {unjudged} 项结果{_V['insufficient']}、"
+                "暂不判定，见上文各表。"
+                if unjudged else f"没有{_V['fail']}、{_V['undecided']}或{_V['insufficient']}的指标。", s.body))
             return
         self.story.append(_p(
             "比率最低（与目标差距最大）的指标，以及回答“不了解”较多的指标，按与目标的差距排列。"
-            "“待定”“样本不足”的指标按目前的比率估计，再调查所示份数即可下结论。", s.body))
+            f"“{_V['undecided']}”“{_V['insufficient']}”的指标按目前的比率估计，再调查所示份数即可下结论。", s.body))
         header = ["单位", "指标", "比率", f"{self.level_text}区间", "目标", "判定", "不了解", "再需样本"]
         body, extra = [], []
         for i, (key, name, domain, domain_name, rate, low, high, target, verdict, dk) in enumerate(items, 1):
@@ -538,7 +542,8 @@ def report_pdf(
         scope = meta.area_name
     else:
         name = b.name(unit)
-        level = LEVEL_LABELS.get(meta.unit_levels.get(unit, ""), "单位")
+        level_code = meta.unit_levels.get(unit, "")
+        level = UNIT_LEVELS[level_code].zh if level_code in UNIT_LEVELS else "单位"
         own = _own_rows(report, unit)
         children = [r for code in sub_units if code != unit for r in report.by_unit if r.domain == code]
         b.unit_rows = [*own, *children]

@@ -16,7 +16,6 @@ from ..vocabulary import EXCLUSION_REASONS, INTERVAL_METHODS, ROUND_KINDS, VERDI
 
 #: Cell variable of the weighting -> its name.
 VARIABLE_WORDS = {"street": "街道", "gender": "性别", "age_group": "年龄组"}
-LEVEL_LABELS = {"district": "区县", "street": "街道", "town": "乡镇", "community": "社区", "village": "村"}
 
 
 def verdict_word(verdict: str | None) -> str:

@@ -34,10 +34,9 @@ from analysis.report import IndicatorResult, Report, ReportMeta
 from analysis.targets import VerdictRule
 
 from ..queries.export import ResponseTable, neutralize
-from ..vocabulary import INDICATOR_KINDS
+from ..vocabulary import INDICATOR_KINDS, UNIT_LEVELS
 from .report_words import (
     INTERVAL_CAP_WORDS,
-    LEVEL_LABELS,
     ci_note_words,
     exclusion_word,
     interval_method_words,
@@ -218,7 +217,7 @@ def report_workbook(
         for r in sorted(rows, key=lambda r: order[r.domain]):
             level = meta.unit_levels.get(r.domain or "", level_default)
             values, formats = _indicator_cells(r, rule)
-            units.row([LEVEL_LABELS.get(level, level), r.domain or "",
+            units.row([UNIT_LEVELS.zh(level), r.domain or "",
                        r.domain_name or report.unit_names.get(r.domain or "", r.domain or ""),
                        r.key, r.name, *values], [None] * 5 + formats)
 

@@ -18,6 +18,7 @@ from survey.console.forms import ExclusionsForm, RoundForm, UserForm
 from survey.models import Round
 from survey.models.response import RESPONSE_STATUSES
 from survey.models.round import ROUND_KINDS
+from survey.models.unit import UNIT_LEVELS
 from survey.models.user import ROLES
 from survey.renderers import report_pdf, report_words
 from survey.vocabulary import EXCLUSION_REASONS, VERDICTS, label
@@ -30,7 +31,9 @@ def test_every_code_the_database_allows_has_words():
     assert set(vocabulary.ROUND_KINDS) == set(ROUND_KINDS)
     assert vocabulary.RESPONSE_STATUSES.codes == RESPONSE_STATUSES
     assert (vocabulary.STATUS_COMPLETE, vocabulary.STATUS_SCREENED_OUT) == RESPONSE_STATUSES
-    for group in (vocabulary.ROLES, vocabulary.ROUND_KINDS, vocabulary.ROUND_STATES, vocabulary.RESPONSE_STATUSES):
+    assert vocabulary.UNIT_LEVELS.codes == UNIT_LEVELS
+    for group in (vocabulary.ROLES, vocabulary.ROUND_KINDS, vocabulary.ROUND_STATES, vocabulary.RESPONSE_STATUSES,
+                  vocabulary.UNIT_LEVELS):
         for term in group.values():
             assert term.zh and term.en and not term.zh.isascii(), term
 
@@ -126,3 +129,8 @@ def test_no_module_writes_the_role_kind_or_state_words_in_chinese():
     found = [(str(p.relative_to(ROOT)), zh) for p, text in _code_and_templates() for zh, rx in alone.items()
              if rx.search(text)]
     assert not found, found
+
+
+def test_the_pdf_s_sentences_take_their_verdict_words_from_the_vocabulary():
+    source = (ROOT / "survey" / "renderers" / "report_pdf.py").read_text(encoding="utf-8")
+    assert [term.zh for term in VERDICTS.values() if term.zh in source] == []

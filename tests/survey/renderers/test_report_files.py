@@ -302,6 +302,9 @@ def test_by_unit_numbers_equal_the_report(report, workbook):
         assert row[header.index("区间下限")] == pytest.approx(r.ci_low, rel=1e-12)
         assert row[header.index("样本量")] == r.n
         assert row[header.index("单位")] == r.domain_name
+    levels = {row[1]: row[header.index("层级")] for row in ws.iter_rows(min_row=2, values_only=True)}
+    assert {levels[r.domain] for r in report.by_street} == {"街道"}
+    assert {levels[r.domain] for r in report.by_unit} == {"社区"}
 
 
 def test_resident_text_is_inert_in_the_workbook(workbook):
