@@ -56,7 +56,7 @@ def create_round(
     if kind not in ROUND_KINDS:
         raise SetupError(f"round kind must be one of {', '.join(ROUND_KINDS)}, not {kind!r}")
     if closes_at <= opens_at:
-        raise SetupError("a round must close after it opens")
+        raise SetupError(_("The round must close after it opens."))
     indicators = questionnaire_version.parsed.indicators
     for key, value in (targets or {}).items():
         if key not in indicators:
@@ -129,8 +129,6 @@ def create_round_with_channels(
     unknown = [f for f in flags if f not in EXCLUDABLE_FLAGS]
     if unknown:
         raise SetupError(_("Unknown quality flag(s): %(flags)s.", flags=", ".join(unknown)))
-    if closes_at <= opens_at:
-        raise SetupError(_("The round must close after it opens."))
     round_ = create_round(
         session, name=name, kind=kind, questionnaire_version=questionnaire_version, unit=unit,
         opens_at=opens_at, closes_at=closes_at, targets=dict(targets or {}),
