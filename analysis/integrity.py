@@ -103,6 +103,9 @@ class ResponseFacts:
     pattern: Sequence[object]
     #: Checks not to run per response (e.g. too_fast for interviewer mode).
     skip: Sequence[frozenset] = field(default_factory=list)
+    #: Per response, the least seconds per answer where it differs from the
+    #: rules' (an interviewer reads each question aloud; paper has no clock: 0).
+    min_seconds: Sequence[float | None] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -142,11 +145,13 @@ def score(facts: ResponseFacts, rules: IntegrityRules = IntegrityRules(),
     found: dict[int, dict[str, dict]] = defaultdict(dict)
     n = len(facts.ids)
     skip = list(facts.skip) or [frozenset()] * n
+    min_seconds = list(facts.min_seconds) or [None] * n
     for i in range(n):
         rid = facts.ids[i]
         seconds = facts.submitted[i] - facts.started[i]
+        least = rules.min_seconds_per_answer if min_seconds[i] is None else min_seconds[i]
         if ("too_fast" not in skip[i] and facts.answered[i]
-                and seconds < rules.min_seconds_per_answer * facts.answered[i]):
+                and seconds < least * facts.answered[i]):
             found[rid]["too_fast"] = {"seconds": round(seconds, 1), "answered": int(facts.answered[i])}
         scale = facts.scale_answers[i]
         if len(scale) >= rules.straight_line_items and len(set(scale)) == 1:

@@ -305,6 +305,21 @@ class Questionnaire:
         return tuple(q for q in self.questions if q.screening is not None)
 
     @property
+    def interview_order(self) -> tuple[Question, ...]:
+        """The questions as an interviewer asks them: screening first, then
+        the weighting variables (community, gender, age group), then the
+        rest, each group in the questionnaire's order. A question whose
+        ``show_if`` depends on one that stays behind keeps its place, so
+        every condition still looks back."""
+        early_ids: set[str] = set()
+        for q in self.questions:
+            if (q.screening or q.variable) and (q.show_if is None or q.show_if.question in early_ids):
+                early_ids.add(q.id)
+        screening = [q for q in self.questions if q.id in early_ids and q.screening]
+        variables = [q for q in self.questions if q.id in early_ids and not q.screening]
+        return tuple(screening + variables + [q for q in self.questions if q.id not in early_ids])
+
+    @property
     def counted_questions(self) -> tuple[Question, ...]:
         """Questions counted towards an indicator."""
         return tuple(q for q in self.questions if q.indicator is not None)

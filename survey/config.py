@@ -28,6 +28,15 @@ class Config:
     #: Submissions faster than this many seconds per answered question are
     #: flagged "too_fast" (kept, but analysis may exclude them).
     QUALITY_MIN_SECONDS_PER_QUESTION = 1.5
+    #: The same for a volunteer's interview, who reads every question aloud
+    #: and waits for the answer. Paper questionnaires typed in are never timed.
+    QUALITY_MIN_SECONDS_PER_QUESTION_INTERVIEW = 3.0
+    #: An interviewer's phone may send questionnaires completed offline this
+    #: long after the round closed (they must have been completed while it was open).
+    INTERVIEW_SYNC_GRACE_SECONDS = 3 * 24 * 3600
+    #: The interviewer's phone keeps its sign-in this long (a drill lasts weeks).
+    INTERVIEWER_COOKIE_NAME = "minyi_interviewer"
+    INTERVIEWER_COOKIE_MAX_AGE = 90 * 24 * 3600
     #: A form's ticket is good for this long after the form was served (six
     #: hours: an interrupted resident can come back the same day). An older
     #: one brings the answers back on a fresh form to send again, so a form

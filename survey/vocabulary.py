@@ -26,6 +26,7 @@ from analysis.vocabulary import (
     verdict_term,
 )
 
+from .models.response import RESPONSE_MODES as MODE_CODES
 from .models.response import RESPONSE_STATUSES as STATUS_CODES
 from .models.unit import UNIT_LEVELS as LEVEL_CODES
 
@@ -35,7 +36,9 @@ __all__ = [
     "INTERVAL_METHODS",
     "NO_TARGET",
     "QUALITY_FLAGS",
+    "RESPONSE_MODES",
     "RESPONSE_STATUSES",
+    "INTERVIEWER_EXCLUDED",
     "ROLES",
     "ROUND_KINDS",
     "ROUND_STATES",
@@ -64,6 +67,11 @@ RESPONSE_STATUSES = Terms(
     Term(STATUS_COMPLETE, "完整答卷", "Complete"),
     Term(STATUS_SCREENED_OUT, "甄别未通过（不属于调查对象）", "Screened out"),
 )
+#: How a response was collected (``Response.mode``).
+RESPONSE_MODES = Terms(*(Term(code, zh, en) for code, (zh, en) in zip(MODE_CODES, (
+    ("居民扫码自填", "Self-completed"), ("调查员访问", "Interviewer"), ("纸质问卷录入", "Paper")), strict=True)))
+#: A response whose interviewer the office left out of the round's results.
+INTERVIEWER_EXCLUDED = Term("interviewer_excluded", "调查员的答卷被排除", "Interviewer excluded")
 #: A response the office voided on review (``Response.voided_at`` is set).
 VOIDED = Term("voided", "经审核作废", "Voided on review")
 
@@ -84,7 +92,7 @@ UNIT_LEVELS = Terms(*(Term(code, zh, en) for code, (zh, en) in zip(LEVEL_CODES, 
     ("区县", "District"), ("街道", "Street"), ("社区", "Community")), strict=True)))
 
 #: Why a response was left out of the rates: its status, a void, or a quality flag.
-EXCLUSION_REASONS = Terms(RESPONSE_STATUSES[STATUS_SCREENED_OUT], VOIDED, *QUALITY_FLAGS.values())
+EXCLUSION_REASONS = Terms(RESPONSE_STATUSES[STATUS_SCREENED_OUT], VOIDED, INTERVIEWER_EXCLUDED, *QUALITY_FLAGS.values())
 
 
 def label(term: Term | None, fallback: str = "—") -> str:

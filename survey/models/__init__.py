@@ -1,6 +1,7 @@
 """ORM models, one module per aggregate."""
 
 from .audit import AuditEvent
+from .fieldwork import Interviewer, PracticeResponse
 from .population import PopulationCell
 from .questionnaire import PublishedVersionChanged, Questionnaire, QuestionnaireVersion
 from .response import Answer, Response
@@ -14,7 +15,9 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Channel",
+    "Interviewer",
     "PopulationCell",
+    "PracticeResponse",
     "PublishedVersionChanged",
     "Questionnaire",
     "QuestionnaireVersion",

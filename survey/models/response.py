@@ -13,17 +13,22 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .fieldwork import Interviewer
 from .round import Channel, Round
 from .types import UTCDateTime
 from .unit import Unit
 
 RESPONSE_STATUSES = ("complete", "screened_out")
+#: How a response was collected: the resident on their own phone (QR code),
+#: a volunteer interviewing them, or a paper questionnaire typed in.
+RESPONSE_MODES = ("self", "interviewer", "paper")
 
 
 class Response(db.Model):
     __tablename__ = "responses"
     __table_args__ = (
         CheckConstraint(f"status IN {RESPONSE_STATUSES!r}", name="status"),
+        CheckConstraint(f"mode IN {RESPONSE_MODES!r}", name="mode"),
         # One response per device per round where the round asks for it:
         # device_lock is the device id in such rounds and NULL otherwise, and
         # NULLs never collide, so the database itself refuses a second one.
@@ -32,7 +37,8 @@ class Response(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
-    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
+    #: The QR channel a resident came through; None for interviews and paper.
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"), index=True)
     #: The respondent's community: their answer where asked, else the channel's unit.
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     #: Made when the form was first served; the same key never stores twice.
@@ -57,6 +63,12 @@ class Response(db.Model):
     void_reason: Mapped[str | None] = mapped_column(String(500))
     voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     locale: Mapped[str] = mapped_column(String(8), default="zh")
+    #: ``self``, ``interviewer`` or ``paper`` (RESPONSE_MODES).
+    mode: Mapped[str] = mapped_column(String(16), default="self", server_default="self")
+    #: The volunteer who asked the questions (interviewer mode).
+    interviewer_id: Mapped[int | None] = mapped_column(ForeignKey("interviewers.id"), index=True)
+    #: The office account that typed a paper questionnaire in (paper mode).
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: All answers as one document (question id -> clean value), written with
     #: the ``answers`` rows in the same transaction and never changed. Reports
     #: and exports read it: one row per response instead of one per answer.
@@ -66,7 +78,8 @@ class Response(db.Model):
     )
 
     round: Mapped[Round] = relationship()
-    channel: Mapped[Channel] = relationship()
+    channel: Mapped[Channel | None] = relationship()
+    interviewer: Mapped[Interviewer | None] = relationship()
     unit: Mapped[Unit] = relationship()
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan", order_by="Answer.id"

@@ -62,6 +62,22 @@ def rules_from_config(config) -> IntegrityRules:
     return IntegrityRules(min_seconds_per_answer=float(config["QUALITY_MIN_SECONDS_PER_QUESTION"]))
 
 
+#: Least seconds per answer of each collection mode where it is not the
+#: resident's own (the rules' ``min_seconds_per_answer``): an interviewer
+#: reads every question aloud and waits; a paper questionnaire typed in has
+#: no answering time at all, so the speed check does not apply to it.
+
+
+def seconds_by_mode(config=None) -> dict[str, float | None]:
+    """Mode -> least seconds per answer (None: the rules' own, for residents)."""
+    if config is None:
+        from flask import current_app, has_app_context
+
+        config = current_app.config if has_app_context() else {}
+    interview = float(config.get("QUALITY_MIN_SECONDS_PER_QUESTION_INTERVIEW", 3.0))
+    return {"self": None, "interviewer": interview, "paper": 0.0}
+
+
 @dataclass(frozen=True)
 class _Scorer:
     """What a questionnaire contributes to the facts of one response."""
@@ -103,12 +119,14 @@ class SubmissionChecks:
 
 
 def check_submission(questionnaire: Questionnaire, answers: dict, seconds: float,
-                     rules: IntegrityRules) -> SubmissionChecks:
+                     rules: IntegrityRules, min_seconds: float | None = None) -> SubmissionChecks:
+    """``min_seconds``: the least seconds per answer of the response's mode
+    (None: the rules' own)."""
     scorer = _Scorer.of(questionnaire)
     favourable = scorer.favourable(answers)
     facts = ResponseFacts(ids=[0], channel=[None], network=[None], device=[None], started=[0.0],
                           submitted=[seconds], answered=[len(answers)], favourable=[favourable],
-                          scale_answers=[scorer.scale(answers)], pattern=[None])
+                          scale_answers=[scorer.scale(answers)], pattern=[None], min_seconds=[min_seconds])
     found = score(facts, rules).get(0, {})
     flags = [f for f in FLAGS if f in found]
     return SubmissionChecks(flags, {f: reason_words(f, found[f]) for f in flags},
@@ -200,7 +218,7 @@ def score_round(session: Session, round_: Round, rules: IntegrityRules, since_id
         select(Response.id, Response.channel_id, Response.network_hash, Response.device_id,
                type_coerce(Response.started_at, naive), type_coerce(Response.submitted_at, naive),
                cast(Response.answer_data, Text), cast(Response.quality_flags, Text),
-               cast(Response.flag_reasons, Text), Response.favourable_share)
+               cast(Response.flag_reasons, Text), Response.favourable_share, Response.mode)
         .where(Response.round_id == round_.id).order_by(Response.id)
     )
     count, newest = session.execute(select(func.count(Response.id), func.max(Response.id))
@@ -218,8 +236,10 @@ def score_round(session: Session, round_: Round, rules: IntegrityRules, since_id
                    func.sum(Response.favourable_share * Response.favourable_share))
             .where(Response.round_id == round_.id)).one()
         moments = Moments(int(n), float(total or 0.0), float(squares or 0.0))
+        # Interviews and paper have no channel: no channel rule applies to them.
+        with_channel = (Response.round_id == round_.id) & Response.channel_id.is_not(None)
         per_channel = dict(session.execute(select(Response.channel_id, func.count())
-                                           .where(Response.round_id == round_.id).group_by(Response.channel_id)).all())
+                                           .where(with_channel).group_by(Response.channel_id)).all())
         first, last = session.execute(select(func.min(Response.submitted_at), func.max(Response.submitted_at))
                                       .where(Response.round_id == round_.id)).one()
         traffic = Traffic(per_channel, (last - first).total_seconds())
@@ -228,9 +248,10 @@ def score_round(session: Session, round_: Round, rules: IntegrityRules, since_id
             for channel, n, total, squares in session.execute(
                 select(Response.channel_id, func.count(Response.favourable_share), func.sum(Response.favourable_share),
                        func.sum(Response.favourable_share * Response.favourable_share))
-                .where(Response.round_id == round_.id).group_by(Response.channel_id))
+                .where(with_channel).group_by(Response.channel_id))
         }, moments, rules)
     rows = session.execute(query).all()
+    by_mode = seconds_by_mode()
     scorer = _Scorer.of(round_.questionnaire_version.parsed)
     answers = [json.loads(r[6]) if r[6] else {} for r in rows]
     facts = ResponseFacts(
@@ -246,6 +267,7 @@ def score_round(session: Session, round_: Round, rules: IntegrityRules, since_id
         # The stored document's text: equal answer sets give equal text on
         # each backend (one questionnaire, one order; JSONB prints canonically).
         pattern=[r[6] for r in rows],
+        min_seconds=[by_mode.get(r[10]) for r in rows],
     )
     found = score(facts, rules, moments, traffic, channel_verdicts)
     changes = []

@@ -220,23 +220,35 @@ def submit_response(
         favourable_share=checks.favourable,
         locale=locale,
         answer_data=answer_set.answers,
+        mode="self",
     )
-    response_id = _insert_once(session, values)
-    if response_id is None:
+    response = insert_response(session, values)
+    if response is None:
         # Lost a race: a concurrent request stored this key (or this device) first.
         winner = find_response(session, ticket.submission_key)
         if winner is not None:
             return SubmissionOutcome("duplicate", winner)
         raise AlreadyResponded(channel.token)
-
-    for question_id, value in answer_set.answers.items():
-        session.add(Answer(response_id=response_id, question_id=question_id, value=value))
-    session.flush()
-    response = session.get(Response, response_id)
     return SubmissionOutcome("stored", response, answer_set)
 
 
-def _insert_once(session: Session, values: dict) -> int | None:
+def insert_response(session: Session, values: dict) -> Response | None:
+    """Store one response with its answer rows, once: None when its
+    submission key (or device lock) was stored before. Every way a response
+    arrives (QR form, interviewer's phone, paper entry) stores through here.
+
+    ``values`` are the ``responses`` columns; ``answer_data`` also gives the
+    answer rows. Flushes; the caller commits."""
+    response_id = insert_once(session, Response, values)
+    if response_id is None:
+        return None
+    for question_id, value in values["answer_data"].items():
+        session.add(Answer(response_id=response_id, question_id=question_id, value=value))
+    session.flush()
+    return session.get(Response, response_id)
+
+
+def insert_once(session: Session, model, values: dict) -> int | None:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id; None when a unique key existed.
 
     Both SQLite (3.35+) and PostgreSQL support it; on PostgreSQL a concurrent
@@ -244,6 +256,6 @@ def _insert_once(session: Session, values: dict) -> int | None:
     """
     dialect = session.get_bind().dialect.name
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    statement = insert(Response).values(**values).on_conflict_do_nothing()
-    return session.execute(statement.returning(Response.id)).scalar()
+    statement = insert(model).values(**values).on_conflict_do_nothing()
+    return session.execute(statement.returning(model.id)).scalar()
 

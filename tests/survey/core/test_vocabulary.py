@@ -46,7 +46,16 @@ def test_every_state_a_round_can_be_in_has_words():
 
 
 def test_every_reason_a_response_is_left_out_has_words():
-    assert set(EXCLUSION_REASONS) == {vocabulary.STATUS_SCREENED_OUT, vocabulary.VOIDED.code, *FLAGS}
+    assert set(EXCLUSION_REASONS) == {vocabulary.STATUS_SCREENED_OUT, vocabulary.VOIDED.code,
+                                      vocabulary.INTERVIEWER_EXCLUDED.code, *FLAGS}
+
+
+def test_every_way_a_response_is_collected_has_words():
+    from survey.models.response import RESPONSE_MODES
+
+    assert vocabulary.RESPONSE_MODES.codes == RESPONSE_MODES
+    for term in vocabulary.RESPONSE_MODES.values():
+        assert term.zh and term.en and not term.zh.isascii(), term
 
 
 def test_the_report_files_print_the_vocabulary_s_chinese():
