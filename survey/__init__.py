@@ -67,10 +67,12 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
     from .api import bp as api_bp
     from .console import bp as console_bp
+    from .interview import bp as interview_bp
     from .public import bp as public_bp
 
     # The API authenticates every request by token; there is no session to forge.
     csrf.exempt(api_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(interview_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(console_bp, url_prefix="/console")

@@ -26,7 +26,7 @@ from .models.user import ROLES
 from .queries import export
 from .renderers.qr import channel_posters, channel_url, poster_pdf, qr_png, qr_svg
 from .transactions import command_transaction
-from .usecases import demo, privacy, users
+from .usecases import demo, fieldwork, privacy, users
 from .usecases.questionnaires import import_questionnaire_file
 from .usecases.units import import_population, import_units
 
@@ -34,7 +34,7 @@ from .usecases.units import import_population, import_units
 def register(app: Flask) -> None:
     for command in (init_db, demo_command, create_admin, import_questionnaire, export_responses,
                     posters, qr_codes, import_units_command, import_population_command,
-                    purge_technical_data, delete_round_command):
+                    purge_technical_data, delete_round_command, interviewer_codes):
         app.cli.add_command(command)
 
 
@@ -151,6 +151,28 @@ def posters(round_id: int, output: Path) -> None:
         raise click.ClickException(f"round {round_id} has no channels")
     output.write_bytes(poster_pdf(channel_posters(current_app.config["PUBLIC_BASE_URL"], round_.channels)))
     click.echo(f"{len(round_.channels)} posters written to {output}")
+
+
+@click.command("interviewer-codes")
+@with_appcontext
+@command_transaction
+@click.argument("round_id", type=int)
+@click.option("--count", required=True, type=int, help="How many one-time sign-up codes to make.")
+@click.option("--units", "unit_codes", default="", help="Codes of the units they interview in, comma-separated "
+              "(default: the round's whole area).")
+@click.option("--practice", is_flag=True, help="Practice interviewers: every answer they send is practice.")
+def interviewer_codes(round_id: int, count: int, unit_codes: str, practice: bool) -> None:
+    """Make interviewer sign-up codes for a round; print one sign-up URL per line."""
+    round_ = _round_or_fail(round_id)
+    try:
+        made = fieldwork.create_signup_codes(db.session, None, round_, count,
+                                             [c for c in unit_codes.split(",") if c.strip()],
+                                             practice_only=practice, now=utcnow())
+    except fieldwork.FieldworkRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    base = current_app.config["PUBLIC_BASE_URL"]
+    for interviewer in made:
+        click.echo(fieldwork.signup_url(base, interviewer.signup_code))
 
 
 @click.command("qr-codes")

@@ -23,13 +23,13 @@ from questions import Question, codebook_rows, export_value
 from questions.codebook import neutralize
 
 from ..infrastructure.bulkread import collector_paused
-from ..models import Channel, Response, Round, Unit
+from ..models import Channel, Interviewer, Response, Round, Unit
 from ..usecases import integrity
 
 FIXED_COLUMNS = [
     "response_id", "unit_code", "unit_name", "channel_id", "channel_site",
     "started_at", "submitted_at", "duration_seconds", "status", "screened_out_by", "quality_flags",
-    "voided",
+    "voided", "mode", "interviewer",
 ]
 
 
@@ -96,22 +96,24 @@ def response_table(session: Session, round_: Round) -> ResponseTable:
     questions = round_.questionnaire_version.parsed.questions
     units = {u.id: (u.code, neutralize(u.name)) for u in session.scalars(select(Unit))}
     sites = dict(session.execute(select(Channel.id, Channel.site).where(Channel.round_id == round_.id)).all())
+    interviewers = {i.id: neutralize(i.label) for i in session.scalars(
+        select(Interviewer).where(Interviewer.round_id == round_.id))}
     # Core execution on the connection: ORM result processing would double the time.
     result = session.connection().execute(
         select(Response.id, Response.unit_id, Response.channel_id, Response.started_at, Response.submitted_at,
                Response.status, Response.screened_out_by, cast(Response.quality_flags, Text),
-               Response.voided_at.is_not(None),
+               Response.voided_at.is_not(None), Response.mode, Response.interviewer_id,
                *(Response.answer_data[q.id].as_string() for q in questions))
         .where(Response.round_id == round_.id)
         .order_by(Response.id)
     ).all()
     raw = list(zip(*result)) if result else [()] * (len(FIXED_COLUMNS) - 3 + len(questions))
-    ids, unit_ids, channel_ids, started, submitted, status, screened_by, flags, voided, *answers = raw
+    ids, unit_ids, channel_ids, started, submitted, status, screened_by, flags, voided, modes, by, *answers = raw
     columns = [
         [str(i) for i in ids],
         _mapped(unit_ids, lambda u: units[u][0]),
         _mapped(unit_ids, lambda u: units[u][1]),
-        _mapped(channel_ids, str),
+        _mapped(channel_ids, lambda c: "" if c is None else str(c)),
         _mapped(channel_ids, lambda c: neutralize(sites.get(c) or "")),
         [t.isoformat() for t in started],
         [t.isoformat() for t in submitted],
@@ -120,6 +122,8 @@ def response_table(session: Session, round_: Round) -> ResponseTable:
         _mapped(screened_by, lambda s: s or ""),
         _mapped(flags, _flags_text),
         _mapped(voided, _yes_no),  # voided on review: no rate counts it
+        _mapped(modes, str),  # self, interviewer or paper
+        _mapped(by, lambda i: "" if i is None else interviewers.get(i, str(i))),
         *(_mapped(values, partial(_answer_text, q)) for q, values in zip(questions, answers)),
     ]
     return ResponseTable(FIXED_COLUMNS + [q.column for q in questions], columns)

@@ -65,6 +65,11 @@ def _qr(url: str, box_size: int = 10) -> qrcode.QRCode:
     return code
 
 
+def qr_matrix(url: str) -> list[list[bool]]:
+    """The code's modules, quiet zone included, for drawing as vectors (:func:`draw_qr`)."""
+    return _qr(url, box_size=1).get_matrix()
+
+
 def qr_png(url: str, box_size: int = 10) -> bytes:
     """Return a black-on-white PNG QR code for *url*; *box_size* is pixels per module.
 
@@ -264,7 +269,7 @@ def _draw_block(c: Canvas, block: _Block, top: float) -> None:
         baseline -= block.leading
 
 
-def _draw_qr(c: Canvas, matrix: list[list[bool]], x: float, y: float, size: float) -> None:
+def draw_qr(c: Canvas, matrix: list[list[bool]], x: float, y: float, size: float) -> None:
     """Draw *matrix* (quiet zone included) as vector squares filling a size x size box."""
     module = size / len(matrix)
     c.setFillColor(white)
@@ -336,7 +341,7 @@ def _draw_poster(c: Canvas, poster: Poster, font: str) -> None:
     slack = y - bottom - qr_block_h
     qr_top = y - slack / 2
     qr_x = (_PAGE_W - qr_size) / 2
-    _draw_qr(c, matrix, qr_x, qr_top - qr_size, qr_size)
+    draw_qr(c, matrix, qr_x, qr_top - qr_size, qr_size)
     c.setStrokeColor(_LIGHT)
     c.setLineWidth(0.75)
     c.roundRect(qr_x, qr_top - qr_size, qr_size, qr_size, 6, stroke=1, fill=0)

@@ -9,7 +9,7 @@
 (function () {
   "use strict";
   var form = document.getElementById("answer-form");
-  if (!form || !window.fetch) return;
+  if (!form || !window.fetch || !window.MinyiQuestions) return;
   var key = form.dataset.storeKey, store = null, preview = form.dataset.preview === "1";
   // The console's preview keeps nothing and sends nothing.
   try { if (preview) throw new Error("preview"); store = window.localStorage; store.setItem(key + ":probe", "1"); store.removeItem(key + ":probe"); } catch (e) { store = null; }
@@ -17,13 +17,7 @@
   var submitBtn = document.getElementById("submit");
   Array.prototype.forEach.call(document.querySelectorAll(".noscript-hint"), function (el) { el.hidden = true; });
 
-  function values(qid) {
-    var out = [];
-    Array.prototype.forEach.call(form.elements["q_" + qid] ? form.querySelectorAll('[name="q_' + qid + '"]') : [], function (el) {
-      if ((el.type === "radio" || el.type === "checkbox") ? el.checked : el.value !== "") out.push(el.value);
-    });
-    return out;
-  }
+  function values(qid) { return window.MinyiQuestions.values(form, qid); }
   function snapshot(pending) {
     var answers = {};
     blocks.forEach(function (b) { answers[b.dataset.qid] = values(b.dataset.qid); });
@@ -38,32 +32,10 @@
 
   function restore(state) {
     document.getElementById("ticket").value = state.ticket;
-    blocks.forEach(function (b) {
-      var vals = state.answers[b.dataset.qid] || [];
-      Array.prototype.forEach.call(form.querySelectorAll('[name="q_' + b.dataset.qid + '"]'), function (el) {
-        if (el.type === "radio" || el.type === "checkbox") el.checked = vals.indexOf(el.value) >= 0;
-        else el.value = vals.length ? vals[0] : "";
-      });
-    });
+    window.MinyiQuestions.fill(form, blocks, state.answers);
   }
 
-  function update() {
-    var ended = false;
-    blocks.forEach(function (b) {
-      var show = !ended;
-      if (show && b.dataset.showIf) {
-        var codes = b.dataset.showCodes.split(" "), got = values(b.dataset.showIf);
-        show = got.some(function (v) { return codes.indexOf(v) >= 0; }) && !document.getElementById("question-" + b.dataset.showIf).hidden;
-      }
-      b.hidden = !show;
-      Array.prototype.forEach.call(b.querySelectorAll("input,select,textarea"), function (el) { el.disabled = !show; });
-      if (show && b.dataset.eligible) {
-        var v = values(b.dataset.qid), out = v.length > 0 && b.dataset.eligible.split(" ").indexOf(v[0]) < 0;
-        b.querySelector(".screened").hidden = !out;
-        if (out) ended = true;
-      }
-    });
-  }
+  function update() { window.MinyiQuestions.update(form, blocks); }
 
   // Sending, and sending again. The ticket's submission key makes every
   // resend of the same answers harmless: the server stores them once.
