@@ -120,7 +120,7 @@ _NO_LINE_END = set("（《「『【〔〈“‘([{")
 _TOKEN = re.compile(r"[!-~]+|.", re.DOTALL)
 
 
-def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
     """Split *text* into lines no wider than *width* points.
 
     Chinese has no spaces, so any character boundary may break a line, except
@@ -170,17 +170,17 @@ def _wrap_balanced(text: str, font: str, size: float, width: float) -> list[str]
     ("……文明城" / "市创建"); the narrowest width giving the same number of
     lines spreads the characters evenly.
     """
-    lines = _wrap(text, font, size, width)
+    lines = wrap_text(text, font, size, width)
     if len(lines) < 2:
         return lines
     lo, hi = width / len(lines), width
     while hi - lo > 1.0:  # points; a dozen wraps of a short text
         mid = (lo + hi) / 2
-        if len(_wrap(text, font, size, mid)) <= len(lines):
+        if len(wrap_text(text, font, size, mid)) <= len(lines):
             hi = mid
         else:
             lo = mid
-    return _wrap(text, font, size, hi)
+    return wrap_text(text, font, size, hi)
 
 
 @dataclass
@@ -296,10 +296,10 @@ def _draw_poster(c: Canvas, poster: Poster, font: str) -> None:
     if not poster.url:
         raise ValueError(f"poster {poster.round_title!r} for {poster.unit_name!r} has no url")
     url_block = _Block(
-        _wrap(poster.url, font, _URL_SIZE, _TEXT_W), font, _URL_SIZE, _URL_SIZE * 1.3, _GREY
+        wrap_text(poster.url, font, _URL_SIZE, _TEXT_W), font, _URL_SIZE, _URL_SIZE * 1.3, _GREY
     )
     footer_block = _Block(
-        _wrap(poster.footer, font, _FOOTER_SIZE, _TEXT_W),
+        wrap_text(poster.footer, font, _FOOTER_SIZE, _TEXT_W),
         font,
         _FOOTER_SIZE,
         _FOOTER_SIZE * 1.3,

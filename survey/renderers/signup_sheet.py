@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from analysis.fonts import register_reportlab_cjk_font
 
-from .qr import draw_qr, qr_matrix
+from .qr import draw_qr, qr_matrix, wrap_text
 
 
 @dataclass(frozen=True)
@@ -41,13 +40,13 @@ _RED = HexColor("#b3261e")
 _GREY = HexColor("#555555")
 
 
-def _fit(text: str, font: str, size: float, width: float) -> str:
-    """``text`` cut with an ellipsis to fit ``width`` (a card has one line per field)."""
-    if stringWidth(text, font, size) <= width:
-        return text
-    while text and stringWidth(text + "…", font, size) > width:
-        text = text[:-1]
-    return text + "…"
+def _lines(c: Canvas, lines: list[str], font: str, size: float, x: float, top: float, leading: float) -> float:
+    """Draw ``lines`` downwards from ``top``; returns the baseline below the last."""
+    c.setFont(font, size)
+    for line in lines:
+        c.drawString(x, top, line)
+        top -= leading
+    return top
 
 
 def _card(c: Canvas, card: SignupCard, x: float, y: float, font: str) -> None:
@@ -55,24 +54,22 @@ def _card(c: Canvas, card: SignupCard, x: float, y: float, font: str) -> None:
     c.setDash(3, 3)
     c.rect(x, y, _CARD_W, _CARD_H, stroke=1, fill=0)  # cutting line
     c.setDash()
-    draw_qr(c, qr_matrix(card.url), x + 5 * mm, y + (_CARD_H - _QR) / 2, _QR)
-    text_x = x + 5 * mm + _QR + 4 * mm
-    width = x + _CARD_W - 4 * mm - text_x
-    top = y + _CARD_H - 12 * mm
+    left, width = x + 5 * mm, _CARD_W - 10 * mm
     c.setFillColor(_RED)
-    c.setFont(font, 13)
-    c.drawString(text_x, top, "调查员登记码" + ("（练习）" if card.practice else ""))
+    top = _lines(c, ["调查员登记码" + ("（练习，答卷不计入结果）" if card.practice else "")], font, 13, left,
+                 y + _CARD_H - 9 * mm, 6 * mm)
     c.setFillColor(HexColor("#1a1a1a"))
-    c.setFont(font, 9.5)
-    lines = [_fit(card.round_name, font, 9.5, width), _fit(f"负责：{card.units}", font, 9.5, width),
-             "用手机扫码，填写姓名即可登记。", "此码仅可使用一次。"]
-    for i, line in enumerate(lines):
-        c.drawString(text_x, top - (6 + 5 * i) * mm, line)
-    c.setFont(font, 10)
-    c.drawString(text_x, y + 10 * mm, " ".join(card.code[i:i + 4] for i in range(0, len(card.code), 4)))
+    top = _lines(c, wrap_text(card.round_name, font, 9.5, width)[:2], font, 9.5, left, top, 4.4 * mm)
+    top = _lines(c, wrap_text(f"负责：{card.units}", font, 9.5, width)[:2], font, 9.5, left, top, 4.4 * mm)
+    size = min(_QR, top - y - 8 * mm)
+    draw_qr(c, qr_matrix(card.url), left - 2 * mm, top - size + 2 * mm, size)
+    text_x = left + size + 2 * mm
+    steps = ["用手机扫描左侧二维码，", "填写姓名即可登记。", "此码仅可使用一次。", "登记码："]
+    below = _lines(c, steps, font, 9.5, text_x, top - 4 * mm, 4.6 * mm)
+    c.setFont(font, 12)
+    _lines(c, [card.code[:8], card.code[8:]], font, 12, text_x, below - 1 * mm, 5.5 * mm)
     c.setFillColor(_GREY)
-    c.setFont(font, 6.5)
-    c.drawString(text_x, y + 5 * mm, _fit(card.url, font, 6.5, width))
+    _lines(c, [card.url], font, 6.5, left, y + 4 * mm, 3 * mm)
 
 
 def signup_sheet_pdf(cards: Sequence[SignupCard]) -> bytes:
