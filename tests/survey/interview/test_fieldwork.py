@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from survey.extensions import db
-from survey.models import AuditEvent, Interviewer, PracticeResponse, PopulationCell, Response, RoundQuota
+from survey.models import AuditEvent, Interviewer, PopulationCell, PracticeResponse, Response, RoundQuota
 from survey.models.types import utcnow
 from survey.queries.export import write_responses_csv
 from survey.queries.reporting import round_report

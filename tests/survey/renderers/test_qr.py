@@ -211,14 +211,14 @@ def test_poster_lines_obey_chinese_line_breaking(poster_file):
 
 
 def test_wrap_breaks_chinese_by_width_and_obeys_punctuation_rules():
-    # _wrap is private, but line breaking is the fiddly part of the layout;
+    # wrap_text is private, but line breaking is the fiddly part of the layout;
     # sweeping widths makes every break position occur somewhere.
-    from survey.renderers.qr import _wrap
+    from survey.renderers.qr import wrap_text
 
     font = fonts.register_reportlab_cjk_font()
     text = "关于（“文明城市”）创建，您满意吗？（请如实填写）约需3分钟、匿名：谢谢！" * 2
     for width in range(40, 400, 3):
-        lines = _wrap(text, font, 12, width)
+        lines = wrap_text(text, font, 12, width)
         assert "".join(lines) == text
         for line in lines:
             assert stringWidth(line, font, 12) <= width or len(line) <= 2, (width, line)
@@ -227,15 +227,15 @@ def test_wrap_breaks_chinese_by_width_and_obeys_punctuation_rules():
 
 
 def test_wrap_keeps_ascii_words_and_breaks_overlong_ones():
-    from survey.renderers.qr import _wrap
+    from survey.renderers.qr import wrap_text
 
     font = fonts.register_reportlab_cjk_font()
-    assert _wrap("约需3分钟 survey", font, 12, 1000) == ["约需3分钟 survey"]
+    assert wrap_text("约需3分钟 survey", font, 12, 1000) == ["约需3分钟 survey"]
     width = stringWidth("请访问 minyi.example", font, 12)
-    lines = _wrap("请访问 minyi.example.cn 参与", font, 12, width)
+    lines = wrap_text("请访问 minyi.example.cn 参与", font, 12, width)
     assert lines[0] == "请访问"  # the word moved whole to the next line ...
     assert lines[1].startswith("minyi.example.cn")  # ... without a leading blank
-    url_lines = _wrap(LONG_URL, font, 9, 100)
+    url_lines = wrap_text(LONG_URL, font, 9, 100)
     assert len(url_lines) > 3 and "".join(url_lines) == LONG_URL
 
 
