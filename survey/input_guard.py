@@ -219,7 +219,7 @@ def check_request() -> None:
 def _rejected(exc: RejectedInput):
     from .errors import page
 
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", "/i/api/")):
         response = jsonify({"error": str(exc.message)})
         response.status_code = 400
         return response

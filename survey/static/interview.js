@@ -68,9 +68,14 @@
 
   // --- the form ----------------------------------------------------------------
   var startedAt = null, editing = null;
+  // Control characters pasted into a text answer are dropped here: the
+  // server refuses a request carrying them, and a queue must never stick.
+  var CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
   function answers() {
     var out = {};
-    blocks.forEach(function (b) { if (!b.hidden) out[b.dataset.qid] = Q.values(form, b.dataset.qid); });
+    blocks.forEach(function (b) {
+      if (!b.hidden) out[b.dataset.qid] = Q.values(form, b.dataset.qid).map(function (v) { return v.replace(CONTROL, ""); });
+    });
     return out;
   }
   function update() { return Q.update(form, blocks); }
