@@ -51,6 +51,13 @@ def _note_write(session: Session, flush_context) -> None:
     session.info[_WROTE] = True
 
 
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement_write(state) -> None:
+    # INSERT / UPDATE / DELETE run through session.execute never pass a flush.
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _forget_write(session: Session, transaction) -> None:
     if transaction.parent is None:

@@ -14,8 +14,8 @@
   if (!root || !window.indexedDB || !window.fetch || !window.MinyiQuestions) return;
   var Q = window.MinyiQuestions;
   var interviewer = parseInt(root.dataset.interviewer, 10);
-  var words = JSON.parse(document.getElementById("interview-words").textContent);
-  var state = JSON.parse(document.getElementById("interview-state").textContent);
+  var words = JSON.parse(root.dataset.words);
+  var state = JSON.parse(root.dataset.state);
   var form = document.getElementById("interview-form");
   var blocks = Array.prototype.slice.call(form.querySelectorAll(".question"));
   var practiceBox = document.getElementById("practice");

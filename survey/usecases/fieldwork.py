@@ -265,7 +265,22 @@ def _raw_answers(value: object) -> dict[str, list[str]] | None:
     return raw
 
 
-def sync_item(session: Session, interviewer: Interviewer, item: object, context: SyncContext) -> ItemOutcome:
+@dataclass(frozen=True)
+class _Batch:
+    """What every item of a batch shares, looked up once."""
+
+    communities: dict[str, str]
+    unit_ids: dict[str, int]
+
+
+def _batch_facts(session: Session, interviewer: Interviewer) -> _Batch:
+    communities = communities_of(session, interviewer)
+    unit_ids = dict(session.execute(select(Unit.code, Unit.id).where(Unit.code.in_(list(communities)))).all())
+    return _Batch(communities, unit_ids)
+
+
+def sync_item(session: Session, interviewer: Interviewer, item: object, context: SyncContext,
+              batch: _Batch | None = None) -> ItemOutcome:
     """Store one questionnaire from the interviewer's phone, once. Flushes; the caller commits."""
     if not isinstance(item, dict) or not isinstance(item.get("key"), str) or not _KEY.fullmatch(item["key"]):
         key = item.get("key") if isinstance(item, dict) and isinstance(item.get("key"), str) else ""
@@ -286,7 +301,8 @@ def sync_item(session: Session, interviewer: Interviewer, item: object, context:
     started = max(min(started + context.skew, completed), completed - LONGEST_INTERVIEW)
 
     round_ = interviewer.round
-    communities = communities_of(session, interviewer)
+    batch = batch or _batch_facts(session, interviewer)
+    communities = batch.communities
     questionnaire = round_.questionnaire_version.parsed
     answer_set = evaluate_answers(questionnaire, raw, community_options=communities)
     unit_code = next((answer_set.answers.get(q.id) for q in questionnaire.questions if q.kind.answers_unit), None)
@@ -298,7 +314,7 @@ def sync_item(session: Session, interviewer: Interviewer, item: object, context:
         outcome.errors = dict(answer_set.errors)
     if outcome.errors or outcome.problems:
         return outcome
-    unit_id = session.scalar(select(Unit.id).where(Unit.code == unit_code))
+    unit_id = batch.unit_ids[unit_code]
 
     if outcome.practice:
         practice_id = insert_once(session, PracticeResponse, dict(
@@ -346,7 +362,8 @@ def sync_batch(session: Session, interviewer: Interviewer, items: list, context:
     """
     if not isinstance(items, list) or not items or len(items) > MAX_BATCH:
         raise FieldworkRefused(_("Send between 1 and %(n)s questionnaires at a time.", n=MAX_BATCH))
-    outcomes = [sync_item(session, interviewer, item, context) for item in items]
+    batch = _batch_facts(session, interviewer)
+    outcomes = [sync_item(session, interviewer, item, context, batch) for item in items]
     interviewer.last_seen_at = context.now
     session.flush()
     return outcomes

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -242,9 +242,10 @@ def insert_response(session: Session, values: dict) -> Response | None:
     response_id = insert_once(session, Response, values)
     if response_id is None:
         return None
-    for question_id, value in values["answer_data"].items():
-        session.add(Answer(response_id=response_id, question_id=question_id, value=value))
-    session.flush()
+    rows = [{"response_id": response_id, "question_id": question_id, "value": value}
+            for question_id, value in values["answer_data"].items()]
+    if rows:  # one multi-row INSERT, not one per answer
+        session.execute(insert(Answer), rows)
     return session.get(Response, response_id)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from flask import abort, redirect
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
 
 from survey import create_app, transactions
@@ -63,7 +63,12 @@ def probe_app(app):
         transactions.doom()
         return redirect("/elsewhere")
 
-    for view in (ok, raises, refused, refused_kept, not_found, refused_by_service, doomed_redirect):
+    def statement_only():
+        # A write that never passes a flush (an INSERT run as a statement) is committed all the same.
+        db.session.execute(insert(SiteSetting), [{"key": "probe", "value": "statement"}])
+        return "stored"
+
+    for view in (ok, raises, refused, refused_kept, not_found, refused_by_service, doomed_redirect, statement_only):
         probe.add_url_rule(f"/probe/{view.__name__}", view_func=view, methods=["POST"])
     transactions.init_app(probe)
     with probe.app_context():
@@ -87,6 +92,7 @@ def _stored(app) -> list[str]:
     ("not_found", 404, []),
     ("refused_by_service", 422, []),
     ("doomed_redirect", 302, []),
+    ("statement_only", 200, ["statement"]),
 ])
 def test_the_request_commits_below_400_and_rolls_back_otherwise(probe_app, route, status, kept):
     response = probe_app.test_client().post(f"/probe/{route}")
