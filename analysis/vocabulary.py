@@ -1,5 +1,5 @@
 """The words and colours of what the analysis produces: verdicts, interval
-methods, quality flags, indicator kinds. Each is defined here once, as a code
+methods, quality flags (of responses and of interviewers), indicator kinds. Each is defined here once, as a code
 with its Chinese and English label (and colours where it is drawn), and read
 by the charts, the PDF report, the workbook and the web pages.
 
@@ -16,6 +16,8 @@ from dataclasses import dataclass
 __all__ = [
     "INDICATOR_KINDS",
     "INTERVAL_METHODS",
+    "INTERVIEWER_FLAGS",
+    "INTERVIEWER_TOO_FEW",
     "NO_TARGET",
     "QUALITY_FLAGS",
     "VERDICTS",
@@ -125,6 +127,18 @@ QUALITY_FLAGS = Terms(
     Term("anomalous_answers", "集中提交且答案分布异常", "Burst with unusual answers"),
     Term("channel_anomaly", "整个二维码答案分布异常", "QR code with unusual answers"),
 )
+
+#: What ``analysis.interviewer_quality`` flags about an interviewer's
+#: responses as a whole (its ``FLAGS`` are these codes, in this order).
+INTERVIEWER_FLAGS = Terms(
+    Term("short_interviews", "访问时长明显偏短", "Much shorter interviews"),
+    Term("identical_patterns", "答案组合重复过多", "Repeated answer patterns"),
+    Term("dont_know_share", "“不了解”比例异常", "Unusual don't-know share"),
+    Term("favourable_share", "好评比例异常", "Unusual favourable share"),
+    Term("bursts", "相邻答卷间隔过短", "Interviews too close together"),
+)
+#: An interviewer with too few responses to judge: no flag is given.
+INTERVIEWER_TOO_FEW = Term("too_few", "样本太少", "Too few to judge")
 
 #: Kinds of indicator (``IndicatorResult.kind``): a share of favourable answers, or a 0-100 score.
 INDICATOR_KINDS = Terms(

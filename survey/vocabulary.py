@@ -18,6 +18,8 @@ from flask_babel import LazyString, get_locale
 from analysis.vocabulary import (
     INDICATOR_KINDS,
     INTERVAL_METHODS,
+    INTERVIEWER_FLAGS,
+    INTERVIEWER_TOO_FEW,
     NO_TARGET,
     QUALITY_FLAGS,
     VERDICTS,
@@ -34,6 +36,8 @@ __all__ = [
     "EXCLUSION_REASONS",
     "INDICATOR_KINDS",
     "INTERVAL_METHODS",
+    "INTERVIEWER_FLAGS",
+    "INTERVIEWER_TOO_FEW",
     "NO_TARGET",
     "QUALITY_FLAGS",
     "RESPONSE_MODES",

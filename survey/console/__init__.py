@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("console", __name__)
 
-from . import api_tokens, progress, results, review, setup, users, views  # noqa: E402,F401
+from . import api_tokens, interviewer_quality, interviewers, paper, progress, results, review, setup, users, views  # noqa: E402,F401

@@ -50,6 +50,7 @@ def _page(round_, form: SignupCodesForm | None = None, problems: list[str] | Non
         practice=fieldwork_queries.practice_count(db.session, round_),
         signup_url=lambda code: fieldwork.signup_url(current_app.config["PUBLIC_BASE_URL"], code),
         state=round_.state_at(utcnow()),
+        quality_url=url_for("console.interviewer_quality", round_id=round_.id),
     ), status
 
 

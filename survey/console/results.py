@@ -9,6 +9,7 @@ from dataclasses import replace
 from flask import abort, make_response, render_template, request
 from flask_login import current_user, login_required
 
+from .. import vocabulary
 from ..exceptions import SetupError
 from ..extensions import db
 from ..models import Round
@@ -50,12 +51,19 @@ def _report(round_: Round, scope: access.ResultScope):
         abort(400)
 
 
-def _with_flagged(round_: Round, scope: access.ResultScope, report) -> dict | None:
-    """(domain, indicator) -> the row computed with every flagged response
-    counted, to show beside each rate; None when no flagged response was left out."""
-    if not any(report.methodology.exclusions.get(flag) for flag in round_.excluded_flags):
+#: Why responses are left out on review (not their status): these are counted in the comparison column.
+REVIEW_REASONS = (vocabulary.VOIDED.code, vocabulary.INTERVIEWER_EXCLUDED.code)
+
+
+def _counting_everything(round_: Round, scope: access.ResultScope, report) -> dict | None:
+    """(domain, indicator) -> the row computed with every response left out
+    on review counted (flagged, voided, of an excluded interviewer), to show
+    beside each rate; None when nothing was left out for such a reason."""
+    exclusions = report.methodology.exclusions
+    if not any(exclusions.get(reason) for reason in (*round_.excluded_flags, *REVIEW_REASONS)):
         return None
-    options = replace(_options(scope), excluded_flags=(), compare_to=None)
+    options = replace(_options(scope), excluded_flags=(), excluded_interviewers=(), include_voided=True,
+                      compare_to=None)
     try:
         report, _ = reporting.round_report(db.session, round_, options)
     except (SetupError, ValueError):
@@ -72,7 +80,7 @@ def results(round_id: int):
     report, meta = _report(round_, scope)
     return render_template(
         "console/results.html",
-        with_flagged=_with_flagged(round_, scope, report),
+        counting_everything=_counting_everything(round_, scope, report),
         round=round_,
         report=scoped_report(db.session, round_, _options(scope), report, scope),
         meta=meta,

@@ -1,15 +1,16 @@
-"""Review and privacy pages: a round's flagged responses, one response with
-its answers and the void / restore form, and a round's export-then-delete.
+"""Review and privacy pages: a round's responses (flags, mode, interviewer),
+one response with its answers and the void / restore form, and a round's
+export-then-delete.
 
-Who may do what:
+Who may do what (decided in ``survey.queries.access``):
 
     page                          admin   viewer   staff
-    flagged responses, answers    read    read     403 (404 outside their units)
-    void / restore                yes     403      403 (404 outside their units)
+    a round's responses, answers  read    read     their units' only (404 outside)
+    void / restore                yes     403      their units' (404 outside)
     archive download, delete      yes     403      403
 
-Responses are rows of raw answers, the office's like the raw CSV
-(``access.can_download_raw``); a unit's staff never read them.
+Staff review the responses of their own units (the fieldwork they answer
+for); the whole round's raw rows (CSV, workbook, archive) stay the office's.
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ..extensions import db
+from ..input_guard import parse_id
 from ..models import Response
 from ..models.types import utcnow
 from ..queries import access
 from ..usecases import privacy, review
+from ..vocabulary import RESPONSE_MODES
 from . import bp
 from .auth import admin_only, round_or_404, signed_in
 
@@ -63,7 +66,7 @@ def _privacy_helpers():
     return {
         "technical_data_purge_due": lambda round_: privacy.purge_due_at(round_, retention()),
         "technical_data_retention_days": retention().days,
-        "can_read_responses": signed and access.can_download_raw(current_user),
+        "can_read_responses": signed,  # scoped to the user's units on the review pages
         "can_delete_rounds": signed and access.can_change(current_user),
     }
 
@@ -77,38 +80,46 @@ def _page_number(value: str | None) -> int:
 
 def _response_or_404(response_id: int) -> Response:
     """A response whose round and unit the user may see (404 otherwise, so
-    that guessing learns nothing); reading it is then the office's (403)."""
+    that guessing learns nothing)."""
     response = db.session.get(Response, response_id)
     if (response is None or not access.can_see_round(db.session, current_user, response.round)
             or not access.can_see_unit(db.session, current_user, response.unit)):
         abort(404)
-    if not access.can_download_raw(current_user):
-        abort(403)
     return response
 
 
 @bp.get("/rounds/<id:round_id>/review")
 @signed_in
 def review_responses(round_id: int):
-    """The round's flagged (and voided) responses, filtered by flag."""
+    """The round's responses (staff: their units'), filtered by flag, mode and interviewer."""
     round_ = round_or_404(round_id)
-    if not access.can_download_raw(current_user):
-        abort(403)
-    flag = request.args.get("flag") or None
-    listing = review.flagged_responses(db.session, round_, flag=flag if flag in review.FILTERS else None,
-                                       page=_page_number(request.args.get("page")))
+    unit_ids = access.visible_unit_ids(db.session, current_user)
+    interviewers = review.round_interviewers(db.session, round_, unit_ids)
+    interviewer = parse_id(request.args.get("interviewer"))
+    flag = request.args.get("flag")
+    listing = review.round_responses(
+        db.session, round_, unit_ids=unit_ids, flag=flag if flag in review.FILTERS else None,
+        mode=request.args.get("mode"),
+        interviewer_id=interviewer if interviewer in {i.id for i in interviewers} else None,
+        page=_page_number(request.args.get("page")))
     return render_template("console/review_list.html", round=round_, listing=listing, filters=review.FILTERS,
-                           responses=review.round_response_count(db.session, round_))
+                           modes=RESPONSE_MODES, interviewers=interviewers,
+                           responses=review.round_response_count(db.session, round_, unit_ids))
 
 
 def _response_page(response: Response, form: ReasonForm | None = None, problems: list[str] | None = None,
                    status: int = 200):
     questionnaire = response.round.questionnaire_version.parsed
+    channel = response.channel
     return render_template(
         "console/review_response.html", response=response, round=response.round,
         lines=review.answer_lines(db.session, questionnaire, response.answer_data or {}),
         history=review.review_history(db.session, response), voided_by=review.voided_by(db.session, response),
-        form=form or ReasonForm(), problems=problems or [], can_decide=access.can_change(current_user),
+        entered_by=review.entered_by(db.session, response), modes=RESPONSE_MODES,
+        # a neighbour's QR code is not the staff's to name
+        channel_shown=channel is not None and access.can_see_unit(db.session, current_user, channel.unit),
+        form=form or ReasonForm(), problems=problems or [],
+        can_decide=access.can_review_unit(db.session, current_user, response.unit),
         reason_max=review.REASON_MAX_LENGTH,
     ), status
 
@@ -116,7 +127,7 @@ def _response_page(response: Response, form: ReasonForm | None = None, problems:
 @bp.get("/responses/<id:response_id>")
 @signed_in
 def review_response(response_id: int):
-    """One response: its flags with reasons, its answers, and (administrators) void / restore."""
+    """One response: its flags with reasons, its answers, and (reviewers) void / restore."""
     return _response_page(_response_or_404(response_id))
 
 
@@ -125,7 +136,7 @@ def review_response(response_id: int):
 def decide_response(response_id: int, action: str):
     """Void a response, or restore a voided one, with a reason (audited)."""
     response = _response_or_404(response_id)
-    if not access.can_change(current_user):
+    if not access.can_review_unit(db.session, current_user, response.unit):
         abort(403)
     form = ReasonForm()
     if not form.validate_on_submit():

@@ -14,6 +14,12 @@ The decisions views ask:
   changes and chart data through it. Staff never get the overall
   (whole-area) rows unless the round's whole area is theirs;
 * downloads of raw answers: ``can_download_raw`` (the office's only);
+* interviewer quality: ``can_read_interviewer_quality`` (the office's only);
+* single responses (the review pages): reading a response is reading its
+  round and unit (``can_see_round`` and ``can_see_unit``: the office all,
+  staff their own units' responses); voiding or restoring one is
+  ``can_review_unit`` (administrators all, staff within their own units,
+  viewers never);
 * changes: ``can_change`` (set-up), ``can_change_unit`` and
   ``can_add_site_channels`` (QR site channels).
 
@@ -101,6 +107,15 @@ def can_change_unit(session: Session, user: User, unit: Unit) -> bool:
     return user.role == "staff" and can_see_unit(session, user, unit)
 
 
+def can_review_unit(session: Session, user: User, unit: Unit) -> bool:
+    """Voiding or restoring a response of ``unit`` (with a reason, audited):
+    administrators anywhere, staff within their own units (their fieldwork,
+    their responses to vouch for); viewers read responses but never decide."""
+    if user.role == "admin":
+        return True
+    return user.role == "staff" and can_see_unit(session, user, unit)
+
+
 def visible_channels(session: Session, user: User, round_) -> list:
     """The round's channels whose unit the user may see."""
     ids = visible_unit_ids(session, user)
@@ -152,6 +167,18 @@ def can_add_site_channels(user: User) -> bool:
     return user.role in ("admin", "staff")
 
 
+def paper_entry_communities(session: Session, user: User, round_: Round) -> list[Unit]:
+    """The communities of the round's area whose paper questionnaires the
+    user may type in, by code: administrators all of them, staff those within
+    their own units, viewers none (they change nothing: 403)."""
+    if user.role not in ("admin", "staff"):
+        return []
+    ids = visible_unit_ids(session, user)
+    area = [round_.unit, *round_.unit.descendants()]
+    return sorted((u for u in area if u.level == "community" and (ids is None or u.id in ids)),
+                  key=lambda u: u.code)
+
+
 def visible_quotas(session: Session, user: User, round_: Round) -> list[RoundQuota]:
     """The round's quotas of units the user may see, by unit code."""
     ids = visible_unit_ids(session, user)
@@ -161,6 +188,13 @@ def visible_quotas(session: Session, user: User, round_: Round) -> list[RoundQuo
 def can_download_raw(user: User) -> bool:
     """The workbook and the raw CSV hold every response of the round: the
     office's (administrators and viewers), never a unit's staff."""
+    return can_read_all(user)
+
+
+def can_read_interviewer_quality(user: User) -> bool:
+    """Interviewer quality (each volunteer's figures and flags, across the
+    whole round): the office's, administrators and viewers; never a unit's
+    staff. Excluding an interviewer is a change: ``can_change``."""
     return can_read_all(user)
 
 

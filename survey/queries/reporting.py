@@ -27,7 +27,7 @@ from questions import Question, Questionnaire, indicator_value, score_value
 from .. import vocabulary
 from ..exceptions import SetupError
 from ..infrastructure.bulkread import collector_paused
-from ..models import PopulationCell, Response, Round, Unit
+from ..models import Interviewer, PopulationCell, Response, Round, Unit
 from ..models.types import utcnow
 from ..usecases import integrity
 from .export import ResponseTable
@@ -44,6 +44,11 @@ class ReportOptions:
     #: Flags whose responses are left out; None means the round's own choice.
     #: () shows the rates with every flagged response counted, for comparison.
     excluded_flags: tuple[str, ...] | None = None
+    #: Interviewers whose responses are left out; None means those the office
+    #: excluded (``Interviewer.excluded_at``); () counts every interviewer's.
+    excluded_interviewers: tuple[int, ...] | None = None
+    #: Count the responses voided on review too (for comparison).
+    include_voided: bool = False
 
     def __post_init__(self) -> None:
         if self.ci_method not in CI_METHODS:
@@ -90,6 +95,8 @@ class _RoundRows:
     flags_revision: int = 0
     voided: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     unit_id: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: The interviewer who collected each response (0: none, a resident's own or paper).
+    interviewer_id: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     screened_out: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     flags: list = field(default_factory=list)
     values: dict = field(default_factory=dict)
@@ -115,7 +122,7 @@ def _read_new_rows(session: Session, round_: Round, specs, after_id: int) -> _Ro
     # Core execution on the connection: ORM result processing would double the time.
     rows = session.connection().execute(
         select(Response.id, Response.status, cast(Response.quality_flags, Text), Response.unit_id,
-               Response.voided_at.is_not(None),
+               Response.voided_at.is_not(None), Response.interviewer_id,
                *(Response.answer_data[qid].as_string() for qid in wanted))
         .where(Response.round_id == round_.id, Response.id > after_id)
         .order_by(Response.id)
@@ -127,8 +134,9 @@ def _read_new_rows(session: Session, round_: Round, specs, after_id: int) -> _Ro
         part.dont_know = {spec.key: np.zeros(0, dtype=bool) for spec, _ in specs}
         return part
     transposed = list(zip(*rows))
-    answers_of = dict(zip(wanted, transposed[5:]))
+    answers_of = dict(zip(wanted, transposed[6:]))
     part.voided = np.array(transposed[4], dtype=bool)
+    part.interviewer_id = np.array([i or 0 for i in transposed[5]], dtype=np.int64)
     part.unit_id = np.array(transposed[3], dtype=np.int64)
     part.screened_out = np.array([status == STATUS_SCREENED_OUT for status in transposed[1]], dtype=bool)
     part.flags = [integrity.flags_from_text(f) for f in transposed[2]]
@@ -187,6 +195,7 @@ def _round_rows(session: Session, round_: Round, specs) -> _RoundRows:
                 flags_revision=cached.flags_revision,
                 voided=np.concatenate([cached.voided, part.voided]),
                 unit_id=np.concatenate([cached.unit_id, part.unit_id]),
+                interviewer_id=np.concatenate([cached.interviewer_id, part.interviewer_id]),
                 screened_out=np.concatenate([cached.screened_out, part.screened_out]),
                 flags=cached.flags + part.flags,
                 values={k: np.concatenate([cached.values[k], part.values[k]]) for k in part.values},
@@ -222,13 +231,23 @@ def report_input(session: Session, round_: Round, options: ReportOptions) -> Rep
     street_of = {uid: units[uid].street.code for uid in unit_ids}
     exclusions: dict[str, int] = {STATUS_SCREENED_OUT: int(np.count_nonzero(rows.screened_out))}
     excluded = rows.screened_out.copy()
-    voided = rows.voided & ~excluded
-    if voided.any():
-        exclusions[vocabulary.VOIDED.code] = int(np.count_nonzero(voided))
-        excluded |= voided
+    if not options.include_voided:
+        voided = rows.voided & ~excluded
+        if voided.any():
+            exclusions[vocabulary.VOIDED.code] = int(np.count_nonzero(voided))
+            excluded |= voided
+    interviewers = (excluded_interviewer_ids(session, round_) if options.excluded_interviewers is None
+                    else options.excluded_interviewers)
+    if interviewers:
+        theirs = np.isin(rows.interviewer_id, np.array(interviewers, dtype=np.int64)) & ~excluded
+        if theirs.any():
+            exclusions[vocabulary.INTERVIEWER_EXCLUDED.code] = int(np.count_nonzero(theirs))
+            excluded |= theirs
+    # A response left out above is not counted again under a flag (flags may overlap each other).
+    before_flags = excluded.copy()
     excluded_flags = round_.excluded_flags if options.excluded_flags is None else options.excluded_flags
     for flag in excluded_flags:
-        flagged = np.array([flag in f for f in rows.flags], dtype=bool) & ~(rows.screened_out | rows.voided)
+        flagged = np.array([flag in f for f in rows.flags], dtype=bool) & ~before_flags
         exclusions[flag] = int(np.count_nonzero(flagged))
         excluded |= flagged
     area_ids = {round_.unit_id, *(u.id for u in round_.unit.descendants())}
@@ -250,6 +269,12 @@ def report_input(session: Session, round_: Round, options: ReportOptions) -> Rep
         min_cell=round_.min_weighting_cell,
         verdict_rule=VerdictRule(min_n=round_.min_verdict_respondents),
     )
+
+
+def excluded_interviewer_ids(session: Session, round_: Round) -> tuple[int, ...]:
+    """The interviewers of the round whose responses the office left out."""
+    return tuple(session.scalars(select(Interviewer.id).where(
+        Interviewer.round_id == round_.id, Interviewer.excluded_at.is_not(None)).order_by(Interviewer.id)))
 
 
 def _population(session: Session, units: dict[int, Unit], area_ids: set[int]) -> list[tuple[dict, float]] | None:
@@ -275,7 +300,9 @@ def _fingerprint(session: Session, round_: Round) -> tuple:
     Population: a re-import deletes and inserts cells (new ids); figures
     changed in place shift the id-weighted sum even when the total stays.
     Units are renamed and moved in place, so their rows themselves are part
-    of the key (a few hundred short rows)."""
+    of the key (a few hundred short rows). Excluding an interviewer bumps
+    ``flags_revision``; the excluded ones are part of the key as well, so a
+    change made without the bump still shows."""
     count, newest = session.execute(
         select(func.count(Response.id), func.max(Response.id)).where(Response.round_id == round_.id)
     ).one()
@@ -289,7 +316,8 @@ def _fingerprint(session: Session, round_: Round) -> tuple:
     return (round_.id, round_.created_at, count, newest, tuple(population), units,
             round_.questionnaire_version.checksum, json.dumps(round_.targets, sort_keys=True),
             json.dumps(sorted(round_.excluded_flags)),
-            round_.min_verdict_respondents, round_.min_weighting_cell, round_.flags_revision)
+            round_.min_verdict_respondents, round_.min_weighting_cell, round_.flags_revision,
+            excluded_interviewer_ids(session, round_))
 
 
 def round_report(session: Session, round_: Round,

@@ -62,6 +62,9 @@ ACTION_LABELS = {
     "channel.create": _l("QR channel created"),
     "response.void": _l("Response voided"),
     "response.restore": _l("Response restored"),
+    "interviewer.exclude": _l("Interviewer's responses left out"),
+    "interviewer.include": _l("Interviewer's responses counted again"),
+    "response.paper": _l("Paper questionnaire entered"),
 }
 
 #: Names of the details on the audit page.
@@ -99,6 +102,8 @@ DETAIL_LABELS = {
     "retention_days": _l("Retention (days)"),
     "voided_for": _l("Voided for"),
     "voided_by": _l("Voided by"),
+    "excluded_for": _l("Left out for"),
+    "sheet": _l("Sheet number"),
 }
 
 #: Coded detail values shown in words (sign-in outcomes and roles).
@@ -125,6 +130,7 @@ TARGET_LABELS = {
     "channel": _l("QR channel"),
     "api_token": _l("API token"),
     "response": _l("Response"),
+    "interviewer": _l("Interviewer"),
     "questionnaire_version": _l("Questionnaire version"),
 }
 

@@ -100,14 +100,33 @@ MATRIX = [
     ("GET", "/console/rounds/{R}/results?compare=9999999999", None, (302, 404, 404, 404, 404)),
     ("GET", "/console/rounds/{R}/results?compare=last", None, (302, 400, 400, 400, 400)),
     ("GET", "/console/rounds/{R}/charts/rates.png?unit=D01-S02", None, (302, 200, 200, 404, 404)),
-    # Flagged responses are raw answers (the office's); voiding, the archive and deleting are the administrator's.
-    ("GET", "/console/rounds/{R}/review", None, (302, 200, 200, 403, 403)),
-    ("GET", "/console/rounds/{RB}/review", None, (302, 200, 200, 404, 403)),
+    # A round's responses: the office reads all, staff their own units' (voiding: administrators and
+    # staff within their units); the archive and deleting are the administrator's.
+    ("GET", "/console/rounds/{R}/review", None, (302, 200, 200, 200, 200)),
+    ("GET", "/console/rounds/{RB}/review", None, (302, 200, 200, 404, 200)),
     ("GET", "/console/responses/99999", None, (302, 404, 404, 404, 404)),
     ("POST", "/console/responses/99999/void", {"reason": "重复"}, (302, 404, 404, 404, 404)),
     ("GET", "/console/rounds/{R}/archive.zip", None, (302, 200, 403, 403, 403)),
     ("GET", "/console/rounds/{R}/delete", None, (302, 200, 403, 403, 403)),
     ("POST", "/console/rounds/{R}/delete", {}, (302, 422, 403, 403, 403)),
+    # Paper questionnaires: typed in by the office and by staff for their own communities (an empty form: 422).
+    ("GET", "/console/rounds/{R}/paper", None, (302, 200, 403, 200, 200)),
+    ("GET", "/console/rounds/{RB}/paper", None, (302, 200, 403, 404, 200)),
+    ("POST", "/console/rounds/{R}/paper", {}, (302, 422, 403, 422, 422)),
+    ("POST", "/console/rounds/{R}/paper", {"community": "D01-S02-C01"}, (302, 422, 403, 404, 422)),
+    # Field drills: interviewers' sign-up codes and practice answers are the administrator's.
+    ("GET", "/console/rounds/{R}/interviewers", None, (302, 200, 403, 403, 403)),
+    ("POST", "/console/rounds/{R}/interviewers", {"count": "2"}, (302, 303, 403, 403, 403)),
+    ("POST", "/console/rounds/{R}/interviewers", {"count": "0"}, (302, 422, 403, 403, 403)),
+    ("GET", "/console/rounds/{R}/interviewers/codes.pdf", None, (302, 302, 403, 403, 403)),
+    ("POST", "/console/interviewers/99999/revoke", {}, (302, 404, 403, 403, 403)),
+    # Interviewer quality is the office's to read; leaving an interviewer out is the administrator's.
+    ("GET", "/console/rounds/{R}/interviewers/quality", None, (302, 200, 200, 403, 403)),
+    ("GET", "/console/rounds/{RB}/interviewers/quality", None, (302, 200, 200, 404, 403)),
+    ("GET", "/console/rounds/99999/interviewers/quality", None, (302, 404, 404, 404, 404)),
+    ("POST", "/console/interviewers/99999/exclude", {"reason": "代填"}, (302, 404, 403, 403, 403)),
+    ("POST", "/console/interviewers/99999/include", {"reason": "复核"}, (302, 404, 403, 403, 403)),
+    ("POST", "/console/rounds/{R}/practice/clear", {}, (302, 303, 403, 403, 403)),
     ("GET", "/console/api-tokens", None, (302, 200, 403, 403, 403)),
     ("POST", "/console/api-tokens", {"name": "统计系统", "username": "viewer"}, (302, 200, 403, 403, 403)),
     ("POST", "/console/api-tokens/99999/revoke", {}, (302, 302, 403, 403, 403)),

@@ -39,7 +39,7 @@ from sqlalchemy import func, select
 from survey.extensions import db
 from survey.models import ApiToken, Response, Round, Unit
 from survey.models.types import utcnow
-from survey.usecases import api_tokens
+from survey.usecases import api_tokens, fieldwork
 from survey.usecases.demo import load_demo_population
 from survey.usecases.round_setup import create_round_with_channels
 from tests.factories import close_round, submit_responses
@@ -121,6 +121,7 @@ def build_walk(app) -> Walk:
     tokens["token:revoked"] = api_tokens.create_token(db.session, spare, "revoked", None)
     api_tokens.revoke_token(db.session, _token_ids_of(spare)[-1], world.users["admin"])
     api_tokens.create_token(db.session, spare, "revoked during the walk", None)
+    [interviewer] = fieldwork.create_signup_codes(db.session, None, r, 1, ["D01-S01"], practice_only=False, now=now)
     db.session.commit()
 
     rounds = {x.id: x for x in (r, rb, earlier)}
@@ -146,7 +147,7 @@ def build_walk(app) -> Walk:
     ids = {"R": r.id, "RB": rb.id, "R0": earlier.id, "A1": a1.id, "B1": b1.id, "tokA1": a1.token,
            "tokB1": b1.token, "V": r.questionnaire_version_id, "spare": spare.id,
            "spare_token": _token_ids_of(spare)[-1], "respA": _a_response(r, "D01-S01"),
-           "respB": _a_response(r, "D01-S02-C01")}
+           "respB": _a_response(r, "D01-S02-C01"), "iv": interviewer.id}
     responses = Counter({(round_id, code): n for round_id, code, n in db.session.execute(
         select(Response.round_id, Unit.code, func.count()).join(Unit, Response.unit_id == Unit.id)
         .group_by(Response.round_id, Unit.code))})
@@ -178,6 +179,8 @@ PLACEHOLDERS: dict[str, list] = {
     "token": ["tokA1", "tokB1", "no-such-token", "x" * 300],
     "key": ["no-such-receipt"],
     "response_id": ["respA", "respB", 0, LAST_ID, HUGE],
+    "interviewer_id": ["iv", 0, LAST_ID, HUGE],
+    "code": ["no-such-code", "x" * 300],
 }
 
 #: Query strings tried on every results view of an existing round ({R}, {RB}, {R0} are round ids).
@@ -339,13 +342,48 @@ def site_channel(walk: Walk, case: Case) -> int:
 
 
 def review_list(walk: Walk, case: Case) -> int:
-    """A round's flagged responses are raw answers: the office's (403 for staff)."""
+    """A round's responses: every identity that sees the round (staff get their own units' rows)."""
+    return round_page(walk, case)
+
+
+def paper_entry(walk: Walk, case: Case) -> int:
+    """Paper entry: a round within reach (404), not for viewers (403); an empty form gets 422."""
+    status = round_page(walk, case)
+    if status == 200 and case.identity == "viewer":
+        return 403
+    return 422 if status == 200 and case.method == "POST" else status
+
+
+def signup_sheet(walk: Walk, case: Case) -> int:
+    """The printable sign-up cards: the office's; the walk's round has one unused code, others none."""
+    status = admin_page(walk, case)
+    return 302 if status == 200 and case.values["round_id"] != walk.ids["R"] else status
+
+
+def interviewer_change(walk: Walk, case: Case) -> int:
+    """Stopping an interviewer: the office's; an id that is no interviewer is 404."""
+    status = admin_page(walk, case)
+    if status != 200:
+        return status
+    return 303 if case.values["interviewer_id"] == walk.ids["iv"] else 404
+
+
+def interviewer_quality(walk: Walk, case: Case) -> int:
+    """Interviewer quality: read by the office (administrators and viewers); 403 for staff."""
     return raw_csv(walk, case)
 
 
+def interviewer_decision(walk: Walk, case: Case) -> int:
+    """Leaving an interviewer out or counting them again: the administrator's; an empty form is 422."""
+    status = admin_page(walk, case)
+    if status != 200:
+        return status
+    return 422 if case.values["interviewer_id"] == walk.ids["iv"] else 404
+
+
 def one_response(admin_status: int | None = None) -> Expectation:
-    """One response: 404 unless its round and unit are within reach; reading
-    it is the office's (403 for staff); deciding on it the administrator's."""
+    """One response: 404 unless its round and unit are within reach; deciding
+    on it is the administrator's, and staff's within their units (403 for viewers)."""
 
     def expect(walk: Walk, case: Case) -> int:
         if not _path_ok(case):
@@ -356,10 +394,8 @@ def one_response(admin_status: int | None = None) -> Expectation:
         response = db.session.get(Response, case.values["response_id"])
         if response is None or response.round_id not in reach.rounds or not reach.sees_unit(response.unit.code):
             return 404
-        if not reach.reads_all:
-            return 403
         if admin_status is not None:
-            return admin_status if reach.admin else 403
+            return admin_status if reach.admin or not reach.reads_all else 403  # staff: within reach here
         return 200
 
     return expect
@@ -420,10 +456,14 @@ EXPECTATIONS: dict[tuple[str, str], tuple[Expectation, list[str], dict | None]] 
     ("console.results_workbook", "GET"): (raw_download, ["", "compare={RB}", "unit=D01-S02-C02"], None),
     ("console.responses_csv", "GET"): (raw_csv, [""], None),
     # review of single responses; export, then delete a round
-    ("console.review_responses", "GET"): (review_list, ["", "flag=too_fast", "page=99999999"], None),
+    ("console.review_responses", "GET"): (review_list, ["", "flag=flagged", "flag=too_fast", "mode=paper",
+                                                         "interviewer=1", "page=99999999"], None),
     ("console.review_response", "GET"): (one_response(), [""], None),
     ("console.decide_response", "POST"): (one_response(admin_status=422), [""], {}),
     ("console.round_archive", "GET"): (admin_page, [""], None),
+    # paper questionnaires typed in: the office and staff (their own communities); an empty form: 422
+    ("console.paper_entry_page", "GET"): (paper_entry, ["", "community=D01-S02-C01"], None),
+    ("console.enter_paper_sheet", "POST"): (paper_entry, [""], {}),
     ("console.delete_round_page", "GET"): (admin_page, [""], None),
     ("console.delete_round", "POST"): (admin_change(422), [""], {}),
     # set-up: the office's
@@ -447,6 +487,22 @@ EXPECTATIONS: dict[tuple[str, str], tuple[Expectation, list[str], dict | None]] 
     ("console.api_token_list", "GET"): (admin_page, [""], None),
     ("console.api_token_list", "POST"): (admin_change(200), [""], {}),
     ("console.api_token_revoke", "POST"): (admin_change(302), [""], {}),
+    # field drills: interviewers' sign-up codes, practice answers
+    ("console.interviewers", "GET"): (admin_page, [""], None),
+    ("console.create_signup_codes", "POST"): (admin_change(422), [""], {}),
+    ("console.signup_sheet", "GET"): (signup_sheet, [""], None),
+    ("console.revoke_interviewer", "POST"): (interviewer_change, [""], {}),
+    ("console.clear_practice", "POST"): (admin_change(303), [""], {}),
+    # interviewer quality, and leaving an interviewer's responses out
+    ("console.interviewer_quality", "GET"): (interviewer_quality, [""], None),
+    ("console.decide_interviewer", "POST"): (interviewer_decision, [""], {}),
+    # the interviewer's phone: nothing without its own sign-in (no console identity has one)
+    ("interview.join", "GET"): (always(404), [""], None),
+    ("interview.join", "POST"): (always(404), [""], {}),
+    ("interview.home", "GET"): (always(401), [""], None),
+    ("interview.service_worker", "GET"): (always(200), [""], None),
+    ("interview.state", "GET"): (always(401), [""], None),
+    ("interview.sync", "POST"): (always(400), [""], {}),
     # the API
     ("api.round_results", "GET"): (api_results, API_QUERIES, None),
     # residents' pages
@@ -457,7 +513,7 @@ EXPECTATIONS: dict[tuple[str, str], tuple[Expectation, list[str], dict | None]] 
     ("public.qr_code", "GET"): (public_file, [""], None),
 }
 
-WALKED_BLUEPRINTS = ("console.", "api.", "public.")
+WALKED_BLUEPRINTS = ("console.", "api.", "public.", "interview.")
 PLACEHOLDER = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
 
 

@@ -188,7 +188,7 @@ def test_bot_is_flagged_residents_are_not(app, clock):
     row = re.search(r'<tr data-indicator="awareness" data-domain="">(.*?)</tr>', page, re.S).group(1)
     cells = re.findall(r'<td class="num"[^>]*>([^<]*)</td>', row)
     assert cells[0] == f"{100 * cleaned['awareness']:.1f}%" and cells[1] == f"{100 * stuffed['awareness']:.1f}%"
-    assert "含被标记答卷" in page and "集中提交且答案分布异常" in page
+    assert "全部计入" in page and "集中提交且答案分布异常" in page
 
 
 def test_residents_alone_are_rarely_flagged(app, clock):
