@@ -26,7 +26,7 @@ from .models.user import ROLES
 from .queries import export
 from .renderers.qr import channel_posters, channel_url, poster_pdf, qr_png, qr_svg
 from .transactions import command_transaction
-from .usecases import demo, fieldwork, privacy, users
+from .usecases import demo, fieldwork, privacy, round_setup, users
 from .usecases.questionnaires import import_questionnaire_file
 from .usecases.units import import_population, import_units
 
@@ -66,6 +66,10 @@ def demo_command(days: int, responses: int) -> None:
     upgrade_database(current_app)
     round_ = demo.load_demo(db.session, open_for=timedelta(days=days))
     demo.load_demo_population(db.session)
+    if not round_.quotas:  # interviewers see their quota per gender x age cell
+        suggestion = round_setup.suggest_quotas(db.session, round_, "allocate", total=40 * len(round_.channels),
+                                                minimum=20)
+        round_setup.set_quotas(db.session, None, round_, suggestion.quotas)
     if responses:
         demo.simulate_responses(db.session, round_, responses, seed=round_.id)
     base = current_app.config["PUBLIC_BASE_URL"]
