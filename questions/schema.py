@@ -306,18 +306,21 @@ class Questionnaire:
 
     @property
     def interview_order(self) -> tuple[Question, ...]:
-        """The questions as an interviewer asks them: screening first, then
-        the weighting variables (community, gender, age group), then the
-        rest, each group in the questionnaire's order. A question whose
-        ``show_if`` depends on one that stays behind keeps its place, so
-        every condition still looks back."""
+        """The questions as an interviewer asks them: the community first (the
+        interviewer knows where they stand, and a screened-out interview
+        still counts for its community), then screening, then the other
+        weighting variables (gender, age group), then the rest, each group in
+        the questionnaire's order. A question whose ``show_if`` depends on one
+        that stays behind keeps its place, so every condition still looks back."""
         early_ids: set[str] = set()
         for q in self.questions:
             if (q.screening or q.variable) and (q.show_if is None or q.show_if.question in early_ids):
                 early_ids.add(q.id)
-        screening = [q for q in self.questions if q.id in early_ids and q.screening]
-        variables = [q for q in self.questions if q.id in early_ids and not q.screening]
-        return tuple(screening + variables + [q for q in self.questions if q.id not in early_ids])
+        early = [q for q in self.questions if q.id in early_ids]
+        where = [q for q in early if q.variable == "unit" and q.show_if is None]
+        screening = [q for q in early if q.screening and q not in where]
+        variables = [q for q in early if q not in where and q not in screening]
+        return tuple(where + screening + variables + [q for q in self.questions if q.id not in early_ids])
 
     @property
     def counted_questions(self) -> tuple[Question, ...]:

@@ -21,6 +21,7 @@ same range the ``id`` URL converter accepts).
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import unquote_to_bytes
 
@@ -174,26 +175,64 @@ def _form_problem() -> str | None:
     return None
 
 
+def _json_depth(text: str) -> int:
+    """How deep the JSON text nests, brackets inside strings not counted."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _json_text_problem(value) -> str | None:
+    """NUL or a lone surrogate anywhere in the parsed document's strings (keys included)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item or _LONE_SURROGATE.search(item):
+                return "characters"
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _json_problem() -> str | None:
     raw = request.get_data(cache=True)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return "characters"
-    if "\x00" in text or "\\u0000" in text.lower():
+    if "\x00" in text:
         return "characters"
-    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
-        return None
-    depth = deepest = 0
-    for char in text:  # brackets inside strings only make this stricter
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    if deepest > MAX_JSON_DEPTH:
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _json_depth(text) > MAX_JSON_DEPTH:
         return "deep"
-    return None
+    if "\\u" not in text:
+        return None  # no escapes: the UTF-8 check above has seen every character
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return None  # the view answers unreadable JSON itself
+    return _json_text_problem(parsed)
 
 
 def _body_problem() -> str | None:

@@ -25,11 +25,13 @@ from questions.codebook import neutralize
 from ..infrastructure.bulkread import collector_paused
 from ..models import Channel, Interviewer, Response, Round, Unit
 from ..usecases import integrity
+from ..vocabulary import STATUS_COMPLETE
+from .fieldwork import excluded_interviewers
 
 FIXED_COLUMNS = [
     "response_id", "unit_code", "unit_name", "channel_id", "channel_site",
     "started_at", "submitted_at", "duration_seconds", "status", "screened_out_by", "quality_flags",
-    "voided", "mode", "interviewer",
+    "voided", "mode", "interviewer", "counted",
 ]
 
 
@@ -98,6 +100,8 @@ def response_table(session: Session, round_: Round) -> ResponseTable:
     sites = dict(session.execute(select(Channel.id, Channel.site).where(Channel.round_id == round_.id)).all())
     interviewers = {i.id: neutralize(i.label) for i in session.scalars(
         select(Interviewer).where(Interviewer.round_id == round_.id))}
+    left_out_interviewers = set(excluded_interviewers(session, round_))
+    left_out_flags = set(round_.excluded_flags or [])
     # Core execution on the connection: ORM result processing would double the time.
     result = session.connection().execute(
         select(Response.id, Response.unit_id, Response.channel_id, Response.started_at, Response.submitted_at,
@@ -124,6 +128,11 @@ def response_table(session: Session, round_: Round) -> ResponseTable:
         _mapped(voided, _yes_no),  # voided on review: no rate counts it
         _mapped(modes, str),  # self, interviewer or paper
         _mapped(by, lambda i: "" if i is None else interviewers.get(i, str(i))),
+        # Whether the round's results count it: complete, not voided, no flag the
+        # round leaves out, its interviewer not left out.
+        [_yes_no(s == STATUS_COMPLETE and not v and i not in left_out_interviewers
+                 and not (left_out_flags and left_out_flags & set(json.loads(f) if f else [])))
+         for s, v, i, f in zip(status, voided, by, flags)],
         *(_mapped(values, partial(_answer_text, q)) for q, values in zip(questions, answers)),
     ]
     return ResponseTable(FIXED_COLUMNS + [q.column for q in questions], columns)

@@ -16,6 +16,12 @@ from ..models import Interviewer, PopulationCell, PracticeResponse, Response, Ro
 from ..vocabulary import STATUS_COMPLETE
 
 
+def excluded_interviewers(session: Session, round_: Round) -> list[int]:
+    """Ids of the round's interviewers the office left out of its results."""
+    return list(session.scalars(select(Interviewer.id).where(Interviewer.round_id == round_.id,
+                                                             Interviewer.excluded_at.is_not(None))))
+
+
 def interviewers_of(session: Session, round_: Round) -> list[Interviewer]:
     return list(session.scalars(select(Interviewer).where(Interviewer.round_id == round_.id)
                                 .order_by(Interviewer.id)))
@@ -90,7 +96,8 @@ def quota_view(session: Session, interviewer: Interviewer, communities: dict[str
     population: dict[int, dict[tuple[str, str], int]] = {}
     for cell in session.scalars(select(PopulationCell).where(PopulationCell.unit_id.in_(ids))):
         population.setdefault(cell.unit_id, {})[(cell.gender, cell.age_group)] = cell.population
-    counted = (Response.round_id == round_.id) & (Response.status == STATUS_COMPLETE) & Response.voided_at.is_(None)
+    counted = ((Response.round_id == round_.id) & (Response.status == STATUS_COMPLETE) & Response.voided_at.is_(None)
+               & Response.interviewer_id.not_in(excluded_interviewers(session, round_)))
     gender_q, age_q = by_var.get("gender"), by_var.get("age_group")
     done_cells: Counter[tuple[int, str, str]] = Counter()
     if gender_q is not None and age_q is not None and ids:
@@ -119,9 +126,11 @@ def quota_view(session: Session, interviewer: Interviewer, communities: dict[str
         quota = quotas.get(unit.id)
         cells: list[CellQuota] = []
         pops = population.get(unit.id)
-        if quota is not None and pops and gender_q is not None and age_q is not None and sum(pops.values()) > 0:
-            # Cells in the questionnaire's option order, as the phone lists them.
-            order = [(g, a) for g in gender_q.codes for a in age_q.codes if (g, a) in pops]
+        # Cells in the questionnaire's option order, as the phone lists them; population
+        # cells coded otherwise than the questionnaire cannot be matched and give none.
+        order = [(g, a) for g in gender_q.codes for a in age_q.codes if (g, a) in (pops or {})] \
+            if gender_q is not None and age_q is not None else []
+        if quota is not None and order and sum(pops[c] for c in order) > 0:
             targets = allocate(quota, {f"{g}|{a}": pops[(g, a)] for g, a in order})
             cells = [CellQuota(g, words(gender_q, g), a, words(age_q, a), targets[f"{g}|{a}"],
                                done_cells.get((unit.id, g, a), 0)) for g, a in order]

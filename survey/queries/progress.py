@@ -34,6 +34,7 @@ from analysis.integrity import FLAGS
 from ..models import Response, Round, RoundQuota, Unit
 from ..usecases import integrity
 from ..vocabulary import STATUS_COMPLETE
+from .fieldwork import excluded_interviewers
 
 OFFICE_TIMEZONE = "Asia/Shanghai"
 
@@ -112,7 +113,8 @@ def round_progress(
     naive = DateTime()
     rows = session.execute(
         select(Response.id, Response.unit_id, Response.status, type_coerce(Response.started_at, naive),
-               type_coerce(Response.submitted_at, naive), Response.voided_at.is_not(None),
+               type_coerce(Response.submitted_at, naive),
+               Response.voided_at.is_not(None) | Response.interviewer_id.in_(excluded_interviewers(session, round_)),
                cast(Response.quality_flags, Text))
         .where(Response.round_id == round_.id)
     ).all()

@@ -359,10 +359,11 @@ def round_report(session: Session, round_: Round,
 
 
 def option_counts(questionnaire: Questionnaire, raw: ResponseTable) -> list[dict]:
-    """How often each option of each choice question was chosen among complete
-    responses, tallied from the raw export the workbook writes anyway, instead
-    of a second pass over the database."""
-    complete = [status == vocabulary.STATUS_COMPLETE for status in raw.column("status")]
+    """How often each option of each choice question was chosen among the
+    responses the results count (the export's ``counted`` column: complete,
+    not voided, not left out for a flag or its interviewer), tallied from the
+    raw export the workbook writes anyway, instead of a second pass over the database."""
+    complete = [counted == "yes" for counted in raw.column("counted")]
     result = []
     for q in questionnaire.questions:
         if not q.options:

@@ -46,6 +46,7 @@
     request.onsuccess = function () { resolve(request.result); };
     request.onerror = function () { reject(request.error); };
   });
+  var draftKey = "draft:" + interviewer, stateKey = "state:" + interviewer;
   function store(name, mode, work) {
     return dbPromise.then(function (db) {
       return new Promise(function (resolve, reject) {
@@ -62,9 +63,22 @@
   function putItems(items) {
     return store("items", "readwrite", function (s) { items.forEach(function (item) { s.put(item); }); });
   }
+  // The questionnaire and the end of its draft in one transaction: a phone
+  // switched off in between keeps either the draft or the item, never both.
+  function saveItemAndClearDraft(item) {
+    return dbPromise.then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(["items", "kv"], "readwrite");
+        tx.objectStore("items").put(item);
+        tx.objectStore("kv").put(null, draftKey);
+        tx.oncomplete = function () { resolve(); };
+        tx.onerror = tx.onabort = function () { reject(tx.error); };
+      });
+    });
+  }
+  function getItem(key) { return store("items", "readonly", function (s) { return s.get(key); }); }
   function kvGet(key) { return store("kv", "readonly", function (s) { return s.get(key); }); }
   function kvSet(key, value) { return store("kv", "readwrite", function (s) { s.put(value, key); }); }
-  var draftKey = "draft:" + interviewer, stateKey = "state:" + interviewer;
 
   // --- the form ----------------------------------------------------------------
   var startedAt = null, editing = null;
@@ -74,17 +88,26 @@
   function answers() {
     var out = {};
     blocks.forEach(function (b) {
-      if (!b.hidden) out[b.dataset.qid] = Q.values(form, b.dataset.qid).map(function (v) { return v.replace(CONTROL, ""); });
+      if (!b.hidden) out[b.dataset.qid] = Q.values(form, b.dataset.qid).map(function (v) {
+        v = v.replace(CONTROL, "");
+        return v.toWellFormed ? v.toWellFormed() : v;  // no lone surrogates either
+      });
     });
     return out;
   }
   function update() { return Q.update(form, blocks); }
-  function roundOpen() { return state.round.state === "open"; }
+  // Decided at the moment of saving, by the phone's clock: a page opened
+  // before the round did must not keep saving interviews as practice.
+  function roundState() {
+    var now = Date.now();
+    return now < state.round.opens_at ? "not_open" : now >= state.round.closes_at ? "closed" : "open";
+  }
+  function roundOpen() { return roundState() === "open"; }
   function practice() { return practiceBox.checked || !roundOpen(); }
   function showRoundNotice() {
     var notice = document.getElementById("round-notice");
     notice.hidden = roundOpen();
-    if (!roundOpen()) notice.textContent = state.round.state === "closed" ? words.closed : words.not_open;
+    if (!roundOpen()) notice.textContent = roundState() === "closed" ? words.closed : words.not_open;
   }
   function clearErrors() {
     blocks.forEach(function (b) {
@@ -161,12 +184,16 @@
     item.problems = [];
     item.errors = {};
     item.saved_at = now;
-    putItems([item]).then(function () {
+    showRoundNotice();
+    saveItemAndClearDraft(item).then(function () {
       var notice = document.getElementById("saved-notice");
       notice.textContent = item.practice ? words.saved_practice : words.saved;
       notice.hidden = false;
       resetForm(true);
-      return kvSet(draftKey, null);
+    }, function () {
+      var notice = document.getElementById("saved-notice");
+      notice.textContent = words.not_saved;
+      notice.hidden = false;
     }).then(function () {
       window.scrollTo(0, 0);
       render();
@@ -311,25 +338,46 @@
       headers: { "Content-Type": "application/json" }, signal: controller ? controller.signal : undefined
     }).then(function (resp) { clearTimeout(timer); return resp; }, function (e) { clearTimeout(timer); throw e; });
   }
+  // A batch the server refuses as a whole (400, 413) is sent again one
+  // questionnaire at a time, and a single refused one is marked for
+  // correcting with the server's words: nothing can hold the queue for ever.
+  var batchSize = BATCH;
+  function refuseOne(item, resp) {
+    return resp.json().catch(function () { return {}; }).then(function (body) {
+      item.state = "invalid";
+      item.problems = [body.message || body.error || words.invalid];
+      item.errors = {};
+      return putItems([item]);
+    });
+  }
   function sync() {
     if (sending || stopped) return Promise.resolve();
+    sending = true;
     clearTimeout(retryTimer); clearInterval(tickTimer);
     return allItems().then(function (found) {
       var waiting = found.filter(function (i) { return i.state === "waiting"; });
-      if (!waiting.length) { syncState.textContent = words.all_sent; failures = 0; return refreshState(); }
-      sending = true;
+      if (!waiting.length) {
+        sending = false;
+        syncState.textContent = words.all_sent; failures = 0; batchSize = BATCH;
+        return refreshState();
+      }
       syncState.textContent = words.sending;
-      var batch = waiting.slice(0, BATCH);
+      var batch = waiting.slice(0, batchSize);
       return post(batch).then(function (resp) {
         if (resp.status === 401) {
           stopped = true;
           syncState.textContent = words.signed_out;
           return null;
         }
+        if (resp.status === 400 || resp.status === 413) {
+          if (batch.length > 1) { batchSize = 1; return "again"; }
+          return refuseOne(batch[0], resp).then(function () { return "again"; });
+        }
         if (!resp.ok) throw new Error("HTTP " + resp.status);
         return resp.json();
       }).then(function (answer) {
         sending = false;
+        if (answer === "again") return render().then(sync);
         if (!answer) return;
         var byKey = {};
         batch.forEach(function (i) { byKey[i.key] = i; });
@@ -353,7 +401,7 @@
         sending = false;
         waitAndRetry();
       });
-    });
+    }, function () { sending = false; });
   }
   function refreshState() {
     if (navigator.onLine === false) return Promise.resolve();
@@ -384,6 +432,17 @@
       if (!practiceBox.disabled) practiceBox.checked = !!draft.practice;
     }
     update();
-    return render();
-  }).then(sync);
+    // A correction interrupted by a reload goes on under the same key.
+    return draft && draft.editing ? getItem(draft.editing).then(function (item) {
+      if (item && item.state === "invalid") {
+        editing = item;
+        var notice = document.getElementById("editing-notice");
+        notice.textContent = words.editing;
+        notice.hidden = false;
+      }
+    }) : null;
+  }).then(render).then(function () {
+    document.getElementById("save").disabled = false;
+    return sync();
+  });
 })();

@@ -12,6 +12,7 @@ is, and every time in it is shifted by the difference.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from analysis.integrity import IntegrityRules
@@ -26,6 +28,7 @@ from questions import AnswerError, evaluate_answers
 
 from ..exceptions import SetupError
 from ..infrastructure.hashing import keyed_hash
+from ..input_guard import parse_id
 from ..models import Interviewer, PracticeResponse, Response, Round, Unit, User
 from ..vocabulary import STATUS_COMPLETE, STATUS_SCREENED_OUT
 from . import audit
@@ -44,6 +47,9 @@ _KEY = re.compile(r"[A-Za-z0-9_-]{8,40}")
 CLOCK_TOLERANCE = timedelta(minutes=10)
 #: The longest an interview is taken to have lasted (a phone left open overnight).
 LONGEST_INTERVIEW = timedelta(hours=3)
+
+
+logger = logging.getLogger(__name__)
 
 
 class FieldworkRefused(SetupError):
@@ -170,9 +176,10 @@ def interviewer_from_cookie(session: Session, secret_key: str, cookie: str | Non
     if not cookie or len(cookie) > 100 or "." not in cookie:
         return None
     ident, secret = cookie.split(".", 1)
-    if not ident.isdigit() or len(ident) > 10:
+    interviewer_id = parse_id(ident)
+    if interviewer_id is None:
         return None
-    interviewer = session.get(Interviewer, int(ident))
+    interviewer = session.get(Interviewer, interviewer_id)
     if (interviewer is None or interviewer.secret_hash is None or interviewer.revoked_at is not None
             or not secrets.compare_digest(interviewer.secret_hash, _secret_hash(secret_key, secret))):
         return None
@@ -306,8 +313,8 @@ def sync_item(session: Session, interviewer: Interviewer, item: object, context:
     questionnaire = round_.questionnaire_version.parsed
     answer_set = evaluate_answers(questionnaire, raw, community_options=communities)
     unit_code = next((answer_set.answers.get(q.id) for q in questionnaire.questions if q.kind.answers_unit), None)
-    if unit_code is None and questionnaire_has_no_unit_question(questionnaire):
-        unit_code = item.get("unit") if item.get("unit") in communities else None
+    if unit_code is None:  # no community question, or not reached: the phone's chosen community
+        unit_code = item.get("unit") if isinstance(item.get("unit"), str) and item["unit"] in communities else None
         if unit_code is None:
             outcome.problems.append(_("Choose the community where the interview took place."))
     if answer_set.errors:
@@ -346,12 +353,25 @@ def sync_item(session: Session, interviewer: Interviewer, item: object, context:
     if response is None:  # a concurrent batch stored it first
         outcome.status, outcome.confirmed_at = "duplicate", (_already(session, key) or (None,))[0]
     else:
-        outcome.status, outcome.confirmed_at = "stored", completed
+        outcome.status, outcome.confirmed_at = "stored", context.now
     return outcome
 
 
-def questionnaire_has_no_unit_question(questionnaire) -> bool:
-    return not any(q.kind.answers_unit for q in questionnaire.questions)
+def _sync_item_safely(session: Session, interviewer: Interviewer, item: object, context: SyncContext,
+                      batch: _Batch) -> ItemOutcome:
+    """One item in a savepoint: a questionnaire the server cannot handle is
+    answered ``invalid`` (and logged) instead of failing the whole batch,
+    which the phone would then send again forever."""
+    try:
+        with session.begin_nested():
+            return sync_item(session, interviewer, item, context, batch)
+    except SQLAlchemyError:
+        raise  # the database itself: the whole batch fails and the phone retries later
+    except Exception:
+        logger.exception("interviewer %s: a questionnaire could not be stored", interviewer.id)
+        key = item.get("key") if isinstance(item, dict) and isinstance(item.get("key"), str) else ""
+        return ItemOutcome(key[:40], "invalid", problems=[_("The server could not store this questionnaire; "
+                                                             "the error was recorded. Contact the office.")])
 
 
 def sync_batch(session: Session, interviewer: Interviewer, items: list, context: SyncContext) -> list[ItemOutcome]:
@@ -363,7 +383,7 @@ def sync_batch(session: Session, interviewer: Interviewer, items: list, context:
     if not isinstance(items, list) or not items or len(items) > MAX_BATCH:
         raise FieldworkRefused(_("Send between 1 and %(n)s questionnaires at a time.", n=MAX_BATCH))
     batch = _batch_facts(session, interviewer)
-    outcomes = [sync_item(session, interviewer, item, context, batch) for item in items]
+    outcomes = [_sync_item_safely(session, interviewer, item, context, batch) for item in items]
     interviewer.last_seen_at = context.now
     session.flush()
     return outcomes

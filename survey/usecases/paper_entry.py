@@ -93,10 +93,10 @@ def field_name(question: Question) -> str:
 
 
 def numbered_questions(questionnaire: Questionnaire) -> list[PaperRow]:
-    """Every question in interview order (screening, then community, gender
-    and age, then the rest), numbered as the entry page and its messages
-    number them."""
-    return [PaperRow(q, n) for n, q in enumerate(questionnaire.interview_order, start=1)]
+    """Every question in the questionnaire's own order and numbering, as the
+    resident's form numbers them and a printed sheet shows them; the entry
+    page and its messages use these numbers."""
+    return [PaperRow(q, n) for n, q in enumerate(questionnaire.questions, start=1)]
 
 
 def typed_rows(questionnaire: Questionnaire) -> list[PaperRow]:
@@ -129,10 +129,13 @@ def clean_sheet(text: str | None) -> str | None:
     return sheet
 
 
-def submission_key(round_: Round, sheet: str | None, entry_key: str) -> str:
-    """``paper:<round>:<sheet>``, or ``paper:<round>:~<entry key>`` without a
-    sheet number (``~`` is never part of a sheet number, so the two kinds never meet)."""
-    return f"paper:{round_.id}:{sheet}" if sheet is not None else f"paper:{round_.id}:~{entry_key}"
+def submission_key(round_: Round, community_code: str, sheet: str | None, entry_key: str) -> str:
+    """``paper:<round>:<community>:<sheet>`` (each community's sheets may be
+    numbered from 1), or ``paper:<round>:~<entry key>`` without a sheet
+    number (``~`` is never part of a unit code, so the two kinds never meet)."""
+    if sheet is None:
+        return f"paper:{round_.id}:~{entry_key}"
+    return f"paper:{round_.id}:{community_code}:{sheet}"[:64]
 
 
 def ensure_round_takes_paper(round_: Round, now: datetime) -> None:
@@ -252,7 +255,7 @@ def enter_sheet(session: Session, round_: Round, user: User, *, community: Unit 
     if errors:
         return PaperOutcome("invalid", errors=errors, sheet=sheet)
 
-    key = submission_key(round_, sheet, entry_key or "")
+    key = submission_key(round_, community.code, sheet, entry_key or "")
     existing = find_response(session, key)
     if existing is None:
         checks = check_submission(questionnaire, answer_set.answers, 0.0, rules,

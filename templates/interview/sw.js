@@ -8,8 +8,19 @@ const SHELL = {{ shell | tojson }};
 const ASSETS = {{ assets | tojson }};
 const NETWORK_WAIT_MS = 5000;
 
+// The page itself is kept at install too: the page that registered the
+// worker was not served through it, and a volunteer may go offline at once.
+async function install() {
+  const cache = await caches.open(CACHE);
+  await cache.addAll(ASSETS);
+  try {
+    const page = await fetch(SHELL, { credentials: "same-origin" });
+    if (page.ok) await cache.put(SHELL, page);
+  } catch (e) { /* kept on the next visit */ }
+}
+
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(ASSETS)).then(() => self.skipWaiting()));
+  event.waitUntil(install().then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {

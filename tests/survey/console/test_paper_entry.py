@@ -98,7 +98,7 @@ def test_typed_numbers_become_the_questionnaires_codes(app, world):
     assert answers["q_gender"] == q["q_gender"].options[0].code
     assert answers["q_community"] == COMMUNITY_A  # the batch's community
     assert answers["q_suggestion"] == "路灯坏了"
-    assert stored.submission_key == f"paper:{round_.id}:A-017"
+    assert stored.submission_key == f"paper:{round_.id}:D01-S01-C01:A-017"
     assert {a.question_id: a.value for a in stored.answers} == answers
 
     # the follow-up applies when participation is "yes": its numbers count then
@@ -369,7 +369,7 @@ def test_a_clerk_types_sheets_with_the_keyboard_alone(app, live_server, browser,
 
     db.session.expire_all()
     stored = _paper_responses(round_)
-    assert [r.submission_key for r in stored] == [f"paper:{round_.id}:B-1", f"paper:{round_.id}:B-2"]
+    assert [r.submission_key for r in stored] == [f"paper:{round_.id}:{COMMUNITY_A}:B-1", f"paper:{round_.id}:{COMMUNITY_A}:B-2"]
     assert all(r.entered_by_id == world.users["staff_a"].id and r.channel_id is None for r in stored)
     assert "q_activities" not in stored[0].answer_data
     improve = round_.questionnaire_version.parsed.question("q_improve")

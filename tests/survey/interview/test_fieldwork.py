@@ -83,7 +83,7 @@ def test_a_name_is_needed_and_bad_codes_say_so_in_chinese(app, round_):
 def test_the_phone_page_asks_screening_and_weighting_questions_first(app, round_):
     phone = signed_in_phone(app, round_, [STREET])
     html = phone.get("/i/").get_data(as_text=True)
-    order = [html.index(f'id="question-{q}"') for q in ("q_adult", "q_gender", "q_age_group", "q_community", "q_aware")]
+    order = [html.index(f'id="question-{q}"') for q in ("q_community", "q_adult", "q_gender", "q_age_group", "q_aware")]
     assert order == sorted(order)
     assert "王小明" in html and 'src="/static/interview.js' in html
     # Only the interviewer's communities are offered.
