@@ -41,7 +41,7 @@ REPLACEMENT_CHARACTER = "\ufffd"
 
 #: Form fields of the resident's answers (``survey.public.forms.ANSWER_FIELD_PREFIX``).
 ANSWER_FIELD_PREFIX = "q_"
-ANSWER_ENDPOINTS = frozenset({"public.submit"})
+ANSWER_ENDPOINTS = frozenset({"public.submit", "console.enter_paper_sheet"})
 
 #: Cookies the app (or Flask-Login) reads; cookies of other sites on the same
 #: domain are none of its business and must not lock a resident out.

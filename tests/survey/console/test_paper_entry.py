@@ -375,3 +375,13 @@ def test_a_clerk_types_sheets_with_the_keyboard_alone(app, live_server, browser,
     improve = round_.questionnaire_version.parsed.question("q_improve")
     assert stored[0].answer_data["q_improve"] == [improve.codes[1], improve.codes[4]]
     assert stored[1].answer_data["q_aware"] == stored[0].answer_data["q_aware"]
+
+
+def test_a_control_character_typed_into_a_text_answer_is_dropped_not_refused(app, world):
+    admin = new_client(app)
+    login(admin, "admin")
+    round_ = world.district_round
+    reply = _post(admin, round_, _sheet(round_, q_suggestion="多组织\x00活动"), sheet="C-1")
+    assert reply.status_code == 302
+    [stored] = _paper_responses(round_)
+    assert stored.answer_data["q_suggestion"] == "多组织活动"
