@@ -30,10 +30,9 @@ from ..exceptions import SetupError
 from ..infrastructure.hashing import keyed_hash
 from ..input_guard import parse_id
 from ..models import Interviewer, PracticeResponse, Response, Round, Unit, User
-from ..vocabulary import STATUS_COMPLETE, STATUS_SCREENED_OUT
 from . import audit
 from .integrity import check_submission
-from .submission import insert_once, insert_response
+from .submission import insert_once, insert_response, response_columns
 
 #: Sign-up codes avoid look-alike characters (0/O, 1/I/L): volunteers may type them.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -341,15 +340,9 @@ def sync_item(session: Session, interviewer: Interviewer, item: object, context:
 
     checks = check_submission(questionnaire, answer_set.answers, (completed - started).total_seconds(),
                               context.rules, min_seconds=context.min_seconds)
-    response = insert_response(session, dict(
-        round_id=round_.id, channel_id=None, unit_id=unit_id, submission_key=key,
-        device_id=None, device_lock=None, network_hash=None,
-        started_at=started, submitted_at=completed,
-        status=STATUS_SCREENED_OUT if answer_set.screened_out_by else STATUS_COMPLETE,
-        screened_out_by=answer_set.screened_out_by,
-        quality_flags=checks.flags, flag_reasons=checks.reasons, favourable_share=checks.favourable,
-        locale="zh", answer_data=answer_set.answers, mode="interviewer", interviewer_id=interviewer.id,
-    ))
+    response = insert_response(session, response_columns(
+        round_, answer_set, checks, mode="interviewer", unit_id=unit_id, submission_key=key,
+        started_at=started, submitted_at=completed, interviewer_id=interviewer.id))
     if response is None:  # a concurrent batch stored it first
         outcome.status, outcome.confirmed_at = "duplicate", (_already(session, key) or (None,))[0]
     else:

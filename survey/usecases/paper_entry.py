@@ -36,10 +36,9 @@ from questions import AnswerSet, Question, Questionnaire, evaluate_answers
 from ..exceptions import SetupError
 from ..models import Response, Round, Unit, User
 from ..templating import answer_error_message
-from ..vocabulary import STATUS_COMPLETE, STATUS_SCREENED_OUT
 from . import audit
 from .integrity import check_submission, seconds_by_mode
-from .submission import find_response, insert_response
+from .submission import find_response, insert_response, response_columns
 
 MODE = "paper"
 AUDIT_ACTION = "response.paper"
@@ -260,26 +259,8 @@ def enter_sheet(session: Session, round_: Round, user: User, *, community: Unit 
     if existing is None:
         checks = check_submission(questionnaire, answer_set.answers, 0.0, rules,
                                   min_seconds=seconds_by_mode()[MODE])
-        values = dict(
-            round_id=round_.id,
-            channel_id=None,
-            unit_id=community.id,
-            submission_key=key,
-            device_id=None,
-            device_lock=None,
-            network_hash=None,
-            started_at=now,
-            submitted_at=now,
-            status=STATUS_SCREENED_OUT if answer_set.screened_out_by else STATUS_COMPLETE,
-            screened_out_by=answer_set.screened_out_by,
-            quality_flags=checks.flags,
-            flag_reasons=checks.reasons,
-            favourable_share=checks.favourable,
-            locale="zh",
-            answer_data=answer_set.answers,
-            mode=MODE,
-            entered_by_id=user.id,
-        )
+        values = response_columns(round_, answer_set, checks, mode=MODE, unit_id=community.id, submission_key=key,
+                                  started_at=now, submitted_at=now, entered_by_id=user.id)
         response = insert_response(session, values)
         if response is not None:
             audit.record(session, user, AUDIT_ACTION, f"response:{response.id}", round=round_.id,

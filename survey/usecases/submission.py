@@ -26,7 +26,7 @@ from ..exceptions import AlreadyResponded, ChannelNotFound, InvalidSubmission, R
 from ..infrastructure.hashing import keyed_hash
 from ..models import Answer, Channel, Response, Round, Unit
 from ..vocabulary import STATUS_COMPLETE, STATUS_SCREENED_OUT
-from .integrity import check_submission
+from .integrity import SubmissionChecks, check_submission
 
 TICKET_SALT = "minyi.form-ticket"
 
@@ -203,24 +203,10 @@ def submit_response(
 
     started_at = min(ticket.started_at, now)
     checks = check_submission(questionnaire, answer_set.answers, (now - started_at).total_seconds(), rules)
-    values = dict(
-        round_id=round_.id,
-        channel_id=channel.id,
-        unit_id=unit_id,
-        submission_key=ticket.submission_key,
-        device_id=device_id,
-        device_lock=device_id if round_.one_response_per_device else None,
-        network_hash=network,
-        started_at=started_at,
-        submitted_at=now,
-        status=STATUS_SCREENED_OUT if answer_set.screened_out_by else STATUS_COMPLETE,
-        screened_out_by=answer_set.screened_out_by,
-        quality_flags=checks.flags,
-        flag_reasons=checks.reasons,
-        favourable_share=checks.favourable,
-        locale=locale,
-        answer_data=answer_set.answers,
-        mode="self",
+    values = response_columns(
+        round_, answer_set, checks, mode="self", unit_id=unit_id, submission_key=ticket.submission_key,
+        started_at=started_at, submitted_at=now, locale=locale, channel_id=channel.id, device_id=device_id,
+        device_lock=device_id if round_.one_response_per_device else None, network_hash=network,
     )
     response = insert_response(session, values)
     if response is None:
@@ -230,6 +216,23 @@ def submit_response(
             return SubmissionOutcome("duplicate", winner)
         raise AlreadyResponded(channel.token)
     return SubmissionOutcome("stored", response, answer_set)
+
+
+def response_columns(round_: Round, answer_set: AnswerSet, checks: SubmissionChecks, *, mode: str, unit_id: int,
+                     submission_key: str, started_at: datetime, submitted_at: datetime, locale: str = "zh",
+                     **collection: object) -> dict:
+    """The ``responses`` columns of one checked answer set, however it came
+    (``collection``: the channel and device of a QR form, the interviewer of
+    an interview, who typed a paper sheet in)."""
+    return dict(
+        round_id=round_.id, unit_id=unit_id, submission_key=submission_key, mode=mode,
+        started_at=started_at, submitted_at=submitted_at, locale=locale,
+        status=STATUS_SCREENED_OUT if answer_set.screened_out_by else STATUS_COMPLETE,
+        screened_out_by=answer_set.screened_out_by,
+        quality_flags=checks.flags, flag_reasons=checks.reasons, favourable_share=checks.favourable,
+        answer_data=answer_set.answers,
+        **{"channel_id": None, "device_id": None, "device_lock": None, "network_hash": None, **collection},
+    )
 
 
 def insert_response(session: Session, values: dict) -> Response | None:

@@ -26,7 +26,7 @@ from survey.usecases.demo import load_demo_population
 from tests.factories import complete_answers, demo_round
 from tests.survey.browserkit import CHROMIUM_ARGS, PHONE, answer_everything
 from tests.survey.consolekit import login, make_user, new_client, unit
-from tests.survey.interview.netswitch import NetworkSwitch
+from tests.survey.faultkit import CuttableProxy
 from tests.survey.interview.phonekit import signup_code
 
 COMMUNITY = "D01-S01-C01"
@@ -35,9 +35,13 @@ TIMEOUT_MS = 20_000
 
 @pytest.fixture
 def network(live_server):
-    switch = NetworkSwitch(int(live_server.rsplit(":", 1)[1]))
-    yield switch
-    switch.close()
+    """The phone's network: a relay to the server that can be cut, for the
+    page and its service worker alike (Chromium's offline emulation does not
+    reach service workers)."""
+    relay = CuttableProxy("127.0.0.1", int(live_server.rsplit(":", 1)[1]))
+    relay.base = f"http://127.0.0.1:{relay.port}"
+    yield relay
+    relay.close()
 
 
 def _launch(playwright, profile, offline=False):
@@ -84,7 +88,7 @@ def test_an_interviewer_works_offline_and_every_questionnaire_arrives_once(app, 
     with sync_playwright() as playwright:
         context = _launch(playwright, profile)
         page = context.new_page()
-        page.goto(f"{network.url}/i/join/{code}")
+        page.goto(f"{network.base}/i/join/{code}")
         page.fill("#name", "赵志愿")
         page.locator("button[type=submit]").tap()
         page.wait_for_url(re.compile(r"/i/$"))
@@ -93,7 +97,7 @@ def test_an_interviewer_works_offline_and_every_questionnaire_arrives_once(app, 
         page.evaluate("navigator.serviceWorker.ready.then(() => true)")
         page.wait_for_function("caches.keys().then(ks => Promise.all(ks.map(k => caches.open(k).then(c => c.match('/i/'))))).then(rs => rs.some(Boolean))")
 
-        network.down()
+        network.cut()
         context.set_offline(True)
         for choice in range(3):
             _fill_one(page, questionnaire, choice)
@@ -106,7 +110,7 @@ def test_an_interviewer_works_offline_and_every_questionnaire_arrives_once(app, 
         # The browser is reopened still without a network: the page and the queue are there.
         context = _launch(playwright, profile, offline=True)
         page = context.pages[0] if context.pages else context.new_page()
-        page.goto(f"{network.url}/i/")
+        page.goto(f"{network.base}/i/")
         expect(page.locator("#waiting-count")).to_have_text("3")
         expect(page.locator("#items li.waiting")).to_have_count(3)
 
