@@ -13,10 +13,8 @@ stored = distinct questionnaires sent.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +27,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch import scratch_database  # noqa: E402
+from bench.scratch import gunicorn, scratch_database  # noqa: E402
 from survey import create_app  # noqa: E402
 from survey.extensions import db  # noqa: E402
 from survey.migrate import upgrade_database  # noqa: E402
@@ -66,19 +64,7 @@ def run(args, url: str, tmp: Path) -> None:
         questionnaire = round_.questionnaire_version.parsed
         round_id = round_.id
 
-    port = 5798
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "MINYI_INSTANCE_PATH": str(tmp)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "--threads", str(args.threads),
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(base + "/s/x", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
+    with gunicorn(url, tmp, 5798, args.workers, args.threads) as base:
         phones = []
         for i, code in enumerate(codes):
             phone = requests.Session()
@@ -116,9 +102,6 @@ def run(args, url: str, tmp: Path) -> None:
         with ThreadPoolExecutor(args.phones) as pool:
             list(pool.map(work, phones))
         elapsed = time.perf_counter() - started
-    finally:
-        server.terminate()
-        server.wait()
 
     with app.app_context():
         stored = db.session.query(Response).filter(Response.round_id == round_id).count()

@@ -375,9 +375,11 @@ def sync_batch(session: Session, interviewer: Interviewer, items: list, context:
     """
     if not isinstance(items, list) or not items or len(items) > MAX_BATCH:
         raise FieldworkRefused(_("Send between 1 and %(n)s questionnaires at a time.", n=MAX_BATCH))
-    batch = _batch_facts(session, interviewer)
-    outcomes = [_sync_item_safely(session, interviewer, item, context, batch) for item in items]
+    # A write first: on SQLite the transaction then holds the write lock
+    # (waiting its turn under the busy timeout) before any item's savepoint,
+    # instead of reading first and failing to upgrade a stale snapshot.
     interviewer.last_seen_at = context.now
     session.flush()
-    return outcomes
+    batch = _batch_facts(session, interviewer)
+    return [_sync_item_safely(session, interviewer, item, context, batch) for item in items]
 

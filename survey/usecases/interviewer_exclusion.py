@@ -15,34 +15,21 @@ from flask_babel import gettext as _
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from ..exceptions import SetupError
 from ..models import Interviewer, Round, User
-from . import audit
-
-REASON_MAX_LENGTH = 500
+from . import audit, review
+from .review import ReviewRefused
 
 EXCLUDE_ACTION = "interviewer.exclude"
 INCLUDE_ACTION = "interviewer.include"
-
-
-class ExclusionRefused(SetupError):
-    """An exclusion or inclusion that cannot be made; the message says why."""
-
-
-def clean_reason(reason: str | None) -> str:
-    """The reason as stored. :raises ExclusionRefused: none given, or too long."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ExclusionRefused(_("Give a reason."))
-    if len(reason) > REASON_MAX_LENGTH:
-        raise ExclusionRefused(_("Keep the reason to %(n)s characters or fewer.", n=REASON_MAX_LENGTH))
-    return reason
+#: An exclusion or inclusion that cannot be made (no reason, too long, done
+#: already) is refused as a review decision is: the message says why.
+ExclusionRefused = ReviewRefused
+clean_reason = review.clean_reason
+REASON_MAX_LENGTH = review.REASON_MAX_LENGTH
 
 
 def _bump_revision(session: Session, round_id: int) -> None:
-    # In SQL: two administrators at once must both change the revision.
-    table = Round.__table__
-    session.execute(update(table).where(table.c.id == round_id).values(flags_revision=table.c.flags_revision + 1))
+    review.bump_revision(session, round_id)
     round_ = session.get(Round, round_id)
     if round_ is not None:
         session.expire(round_, ["flags_revision"])

@@ -53,7 +53,8 @@ def clean_reason(reason: str | None) -> str:
     return reason
 
 
-def _bump_revision(session: Session, round_id: int) -> None:
+def bump_revision(session: Session, round_id: int) -> None:
+    """The round's report caches key on ``flags_revision``: a change of what counts bumps it."""
     # In SQL: two reviewers at once must both change the revision.
     table = Round.__table__
     session.execute(update(table).where(table.c.id == round_id).values(flags_revision=table.c.flags_revision + 1))
@@ -74,7 +75,7 @@ def void_response(session: Session, response: Response, user: User, reason: str,
     ).rowcount
     if not changed:
         raise ReviewRefused(_("This response has already been voided."))
-    _bump_revision(session, response.round_id)
+    bump_revision(session, response.round_id)
     event = audit.record(session, user, VOID_ACTION, f"response:{response.id}", round=response.round_id,
                          reason=reason)
     event.created_at = now
@@ -98,7 +99,7 @@ def restore_response(session: Session, response: Response, user: User, reason: s
     ).rowcount
     if not changed:
         raise ReviewRefused(_("This response is not void; there is nothing to restore."))
-    _bump_revision(session, response.round_id)
+    bump_revision(session, response.round_id)
     event = audit.record(session, user, RESTORE_ACTION, f"response:{response.id}", round=response.round_id,
                          reason=reason, voided_for=voided_for, voided_by=voided_by)
     event.created_at = now
