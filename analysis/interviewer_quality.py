@@ -17,8 +17,8 @@ What is measured, per interviewer:
 * ``identical_share`` - responses whose whole pattern of counted answers
   equals another response *of the same interviewer*;
 * ``bursts`` - responses completed less than ``burst_seconds`` (a plausible
-  interview) after the same interviewer's previous one: one person cannot
-  have asked all the questions in between;
+  interview) after the same interviewer's previous one, or begun before it
+  ended: one person cannot have asked all the questions in between;
 * ``cells`` - distinct gender x age group cells filled.
 
 The flags, and why each is set so that honest interviewers are rarely flagged
@@ -176,8 +176,8 @@ def reason_words(flag: str, figures: dict) -> str:
     if flag == "favourable_share":
         return f"好评占回答的 {figures['share']:.0%}，其他调查员为 {figures['others']:.0%}"
     if flag == "bursts":
-        return (f"{figures['count']} 份答卷与本人上一份相隔不到 {figures['seconds']:g} 秒完成，"
-                f"不够问完一份问卷")
+        return (f"{figures['count']} 份答卷与本人上一份相隔不到 {figures['seconds']:g} 秒完成"
+                f"或在上一份结束前就已开始，一个人不可能这样问完问卷")
     return flag
 
 
@@ -230,7 +230,7 @@ def assess_interviewers(facts: InterviewerFacts, rules: QualityRules = QualityRu
                 figures[flag] = first[i][flag]
             if flag == "identical_patterns":
                 expected = _identical(data.pattern[mine[i]], data.pattern[reference])[1]
-        bursts = _bursts(np.sort(data.completed[mine[i]]), rules.burst_seconds)
+        bursts = _bursts(data.completed[mine[i]], data.duration[mine[i]], rules.burst_seconds)
         if judged[i] and bursts >= max(rules.min_bursts, rules.burst_share * n):
             figures["bursts"] = {"count": bursts, "seconds": rules.burst_seconds}
         flags = {f: reason_words(f, figures[f]) for f in FLAGS if f in figures}
@@ -373,6 +373,11 @@ def _share_test(y_mine: np.ndarray, m_mine: np.ndarray, y_others: np.ndarray, m_
     return {"share": share, "others": others, "p": p, "deff": deff}
 
 
-def _bursts(times: np.ndarray, seconds: float) -> int:
-    """Completions less than ``seconds`` after the previous one (times sorted)."""
-    return int(np.count_nonzero(np.diff(times) < seconds)) if len(times) > 1 else 0
+def _bursts(completed: np.ndarray, duration: np.ndarray, seconds: float) -> int:
+    """Interviews completed less than ``seconds`` after the previous one, or
+    begun before the previous one ended (two at once: the phone reports both times)."""
+    if len(completed) < 2:
+        return 0
+    order = np.argsort(completed, kind="stable")
+    completed, started = completed[order], (completed - duration)[order]
+    return int(np.count_nonzero((np.diff(completed) < seconds) | (started[1:] < completed[:-1])))

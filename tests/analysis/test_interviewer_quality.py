@@ -170,7 +170,7 @@ def test_a_fabricator_among_honest_interviewers_is_flagged():
         caught += "favourable_share" in fake.flags
         assert fake.median_duration < 60 and fake.identical_share == 1.0 and fake.bursts >= 25
         assert fake.favourable_share == 1.0 and fake.cells == 2
-        assert "秒" in fake.flags["short_interviews"] and "不够问完一份问卷" in fake.flags["bursts"]
+        assert "秒" in fake.flags["short_interviews"] and "不可能这样问完问卷" in fake.flags["bursts"]
         honest_flagged = [i for i, q in results.items() if i != 99 and q.flags]
         assert len(honest_flagged) <= 1
     # All favourable against the others' ~79%: 21 points, beyond chance at this count nearly always.
@@ -245,3 +245,13 @@ def test_in_a_small_drill_a_fabricator_does_not_get_the_honest_ones_flagged():
         assert {"short_interviews", "identical_patterns", "bursts"} <= set(results[99].flags)
         honest_flags += sum(bool(results[i].flags) for i in range(1, 4))
     assert honest_flags == 0
+
+
+def test_interviews_begun_before_the_previous_one_ended_are_bursts():
+    from analysis.interviewer_quality import _bursts
+
+    # 10-minute interviews completed 130 s apart: each began 470 s before the previous ended.
+    completed = np.arange(12) * 130.0
+    assert _bursts(completed, np.full(12, 600.0), 120.0) == 11
+    # The same completions with 100-second interviews: one after another, no burst.
+    assert _bursts(completed, np.full(12, 100.0), 120.0) == 0
