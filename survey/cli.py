@@ -26,7 +26,7 @@ from .models.user import ROLES
 from .queries import export
 from .renderers.qr import channel_posters, channel_url, poster_pdf, qr_png, qr_svg
 from .transactions import command_transaction
-from .usecases import demo, fieldwork, privacy, round_setup, users
+from .usecases import demo, fieldwork, privacy, response_import, round_setup, users
 from .usecases.questionnaires import import_questionnaire_file
 from .usecases.units import import_population, import_units
 
@@ -34,7 +34,7 @@ from .usecases.units import import_population, import_units
 def register(app: Flask) -> None:
     for command in (init_db, demo_command, create_admin, import_questionnaire, export_responses,
                     posters, qr_codes, import_units_command, import_population_command,
-                    purge_technical_data, delete_round_command, interviewer_codes):
+                    purge_technical_data, delete_round_command, interviewer_codes, import_responses):
         app.cli.add_command(command)
 
 
@@ -177,6 +177,36 @@ def interviewer_codes(round_id: int, count: int, unit_codes: str, practice: bool
     base = current_app.config["PUBLIC_BASE_URL"]
     for interviewer in made:
         click.echo(fieldwork.signup_url(base, interviewer.signup_code))
+
+
+@click.command("import-responses")
+@with_appcontext
+@command_transaction
+@click.argument("round_id", type=int)
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and say what would be stored; store nothing.")
+@click.option("--unit-column", help="The column that names each row's community (code or name).")
+@click.option("--unit", "fixed_unit", help="The code of one community for every row of the file.")
+def import_responses(round_id: int, file: Path, dry_run: bool, unit_column: str | None,
+                     fixed_unit: str | None) -> None:
+    """Import answers from a 问卷星 download, Minyi's export or a filled-in sheet: all rows or none."""
+    round_ = _round_or_fail(round_id)
+    now = utcnow()
+    try:
+        plan = response_import.plan_import(db.session, round_, file.name, file.read_bytes(), unit_column=unit_column,
+                                           fixed_unit=fixed_unit, now=now)
+    except response_import.ImportRefused as exc:
+        raise click.ClickException("\n".join(exc.problems)) from exc
+    unmatched = plan.unmatched_columns()
+    click.echo(f"{file.name}: {len(plan.rows)} new rows, {plan.duplicates} already imported"
+               + (f"; columns not matched to a question: {', '.join(h for _, h in unmatched)}" if unmatched else ""))
+    if plan.problems:
+        raise click.ClickException("nothing imported:\n" + "\n".join(plan.problems))
+    if dry_run:
+        click.echo("dry run: nothing stored")
+        return
+    record = response_import.run_import(db.session, None, round_, plan, now)
+    click.echo(f"imported {record.stored} responses into round {round_.id} (import {record.id})")
 
 
 @click.command("qr-codes")

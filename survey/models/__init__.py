@@ -2,6 +2,7 @@
 
 from .audit import AuditEvent
 from .fieldwork import Interviewer, PracticeResponse
+from .imports import ImportMapping, ResponseImport
 from .population import PopulationCell
 from .questionnaire import PublishedVersionChanged, Questionnaire, QuestionnaireVersion
 from .response import Answer, Response
@@ -15,6 +16,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Channel",
+    "ImportMapping",
     "Interviewer",
     "PopulationCell",
     "PracticeResponse",
@@ -22,6 +24,7 @@ __all__ = [
     "Questionnaire",
     "QuestionnaireVersion",
     "Response",
+    "ResponseImport",
     "Round",
     "RoundQuota",
     "SiteSetting",

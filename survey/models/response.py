@@ -69,6 +69,8 @@ class Response(db.Model):
     interviewer_id: Mapped[int | None] = mapped_column(ForeignKey("interviewers.id"), index=True)
     #: The office account that typed a paper questionnaire in (paper mode).
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The file import that brought this response in (None: collected by Minyi).
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("response_imports.id"), index=True)
     #: All answers as one document (question id -> clean value), written with
     #: the ``answers`` rows in the same transaction and never changed. Reports
     #: and exports read it: one row per response instead of one per answer.

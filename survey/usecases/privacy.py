@@ -27,7 +27,18 @@ from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..exceptions import SetupError
-from ..models import Answer, AuditEvent, Channel, Interviewer, PracticeResponse, Response, Round, RoundQuota, User
+from ..models import (
+    Answer,
+    AuditEvent,
+    Channel,
+    Interviewer,
+    PracticeResponse,
+    Response,
+    ResponseImport,
+    Round,
+    RoundQuota,
+    User,
+)
 from ..queries import export
 from . import audit
 from .submission import device_hash
@@ -280,6 +291,7 @@ def delete_round(session: Session, actor: User | None, round_: Round, *, confirm
     session.execute(delete(Response).where(Response.round_id == round_id)
                     .execution_options(synchronize_session=False))
     session.execute(delete(PracticeResponse).where(PracticeResponse.round_id == round_id))
+    session.execute(delete(ResponseImport).where(ResponseImport.round_id == round_id))
     session.execute(delete(Interviewer).where(Interviewer.round_id == round_id))
     session.execute(delete(Channel).where(Channel.round_id == round_id))
     session.execute(delete(RoundQuota).where(RoundQuota.round_id == round_id))
