@@ -89,6 +89,9 @@ NUMBER_SKIP_MARKERS = frozenset({"-2", "-3"})
 
 #: The separator 问卷星 joins several chosen options with.
 WJX_SEPARATOR = "┋"
+#: The sheet number column of Minyi's paper-entry template (its row id).
+SHEET_NUMBER = "问卷编号"
+NUMBER_LIST = re.compile(r"\d+(?:[\s,，、;；]+\d+)+")
 
 
 @dataclass(frozen=True)
@@ -270,7 +273,7 @@ def _meta_names(source: str) -> frozenset[str]:
         return frozenset(MINYI_FIXED_COLUMNS)
     if source == SOURCE_WJX:
         return frozenset(WJX_META_COLUMNS)
-    return frozenset(WJX_META_COLUMNS) | frozenset(MINYI_FIXED_COLUMNS)
+    return frozenset(WJX_META_COLUMNS) | frozenset(MINYI_FIXED_COLUMNS) | {SHEET_NUMBER}
 
 
 # -- options -------------------------------------------------------------------------
@@ -680,6 +683,8 @@ def _export_value(question: Question, cell: str) -> list[str] | None:
 def _pieces(cell: str, source: str) -> list[str]:
     if WJX_SEPARATOR in cell:
         parts = cell.split(WJX_SEPARATOR)
+    elif source == SOURCE_TABLE and NUMBER_LIST.fullmatch(cell.strip()):
+        parts = re.split(r"[\s,，、;；]+", cell.strip())  # "1 3" or "1、3": option numbers typed in a sheet
     elif source == SOURCE_TABLE:
         parts = re.split(r"[;；]", cell)
     else:
@@ -810,7 +815,7 @@ def meta_of(source: str, header: Sequence[str], row: Sequence[str]) -> RowMeta:
     elif source == SOURCE_WJX:
         row_id, submitted, duration, unit = value("序号"), value("提交答卷时间"), value("所用时间"), ""
     else:
-        row_id = value("response_id", "序号")
+        row_id = value("response_id", "序号", SHEET_NUMBER)
         submitted = value("submitted_at", "提交答卷时间")
         duration = value("duration_seconds", "所用时间")
         unit = value("unit_code")

@@ -10,7 +10,9 @@ Who may type in what (``access.paper_entry_communities``):
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from urllib.parse import quote
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,6 +23,7 @@ from ..extensions import db
 from ..models import Round
 from ..models.types import utcnow
 from ..queries import access
+from ..renderers.entry_template import entry_template
 from ..usecases import paper_entry
 from ..usecases.integrity import current_rules
 from . import bp
@@ -118,3 +121,19 @@ def enter_paper_sheet(round_id: int):
         flash(_("Sheet number %(sheet)s saved.", sheet=outcome.sheet) if outcome.sheet
               else _("Saved (no sheet number)."), "ok")
     return redirect(url_for("console.paper_entry_page", round_id=round_.id, community=code))
+
+
+@bp.get("/rounds/<id:round_id>/paper/template.xlsx")
+@signed_in
+def paper_entry_template(round_id: int):
+    """The paper-entry workbook of the round's questionnaire: filled in Excel
+    or WPS from paper questionnaires, then imported (问卷编号 keeps each once)."""
+    round_ = round_or_404(round_id)
+    communities = _communities_or_403(round_)
+    body = entry_template(round_.questionnaire_version.parsed, round_.name, [u.name for u in communities])
+    response = make_response(body)
+    response.mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"paper-entry-{round_.id}.xlsx\"; filename*=UTF-8''{quote(round_.name)}-paper.xlsx")
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -112,6 +112,7 @@ MATRIX = [
     # Paper questionnaires: typed in by the office and by staff for their own communities (an empty form: 422).
     ("GET", "/console/rounds/{R}/paper", None, (302, 200, 403, 200, 200)),
     ("GET", "/console/rounds/{RB}/paper", None, (302, 200, 403, 404, 200)),
+    ("GET", "/console/rounds/{R}/paper/template.xlsx", None, (302, 200, 403, 200, 200)),
     ("POST", "/console/rounds/{R}/paper", {}, (302, 422, 403, 422, 422)),
     ("POST", "/console/rounds/{R}/paper", {"community": "D01-S02-C01"}, (302, 422, 403, 404, 422)),
     # Field drills: interviewers' sign-up codes and practice answers are the administrator's.

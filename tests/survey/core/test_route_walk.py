@@ -464,6 +464,7 @@ EXPECTATIONS: dict[tuple[str, str], tuple[Expectation, list[str], dict | None]] 
     # paper questionnaires typed in: the office and staff (their own communities); an empty form: 422
     ("console.paper_entry_page", "GET"): (paper_entry, ["", "community=D01-S02-C01"], None),
     ("console.enter_paper_sheet", "POST"): (paper_entry, [""], {}),
+    ("console.paper_entry_template", "GET"): (paper_entry, [""], None),
     ("console.delete_round_page", "GET"): (admin_page, [""], None),
     ("console.delete_round", "POST"): (admin_change(422), [""], {}),
     # set-up: the office's

@@ -226,3 +226,53 @@ def test_rows_without_a_known_community_need_a_column_or_a_unit(app, runner, tmp
     done = runner.invoke(args=["import-responses", str(round_.id), str(path), "--unit", "D01-S02-C01"])
     assert done.exit_code == 0, done.output
     assert {r.unit.code for r in db.session.scalars(select(Response))} == {"D01-S02-C01"}
+
+
+def test_the_paper_entry_sheet_filled_in_imports_as_paper(app, runner, tmp_path):
+    from openpyxl import load_workbook
+
+    from tests.survey.consolekit import login, make_user, new_client
+
+    round_ = demo_round()
+    make_user("office", "admin")
+    office = new_client(app)
+    login(office, "office")
+    reply = office.get(f"/console/rounds/{round_.id}/paper/template.xlsx")
+    assert reply.status_code == 200 and reply.mimetype.endswith("spreadsheetml.sheet")
+    book = load_workbook(io.BytesIO(reply.data))
+    sheet = book["录入表"]
+    header = [c.value for c in sheet[1]]
+    questionnaire = round_.questionnaire_version.parsed
+    column = {q.id: header.index(f"{n}. {q.text.zh}") for n, q in enumerate(questionnaire.questions, start=1)}
+    assert header[0] == "问卷编号" and sheet.data_validations.dataValidation  # drop-downs for single choices
+
+    def sheet_row(number: str, *, by_label: bool, activities: str, community: str) -> list:
+        row = [None] * len(header)
+        row[0] = number
+        for q in questionnaire.questions:
+            if q.kind.answers_unit:
+                row[column[q.id]] = community
+            elif q.kind.multiple:
+                row[column[q.id]] = activities if q.id == "q_activities" else "2"
+            elif q.screening is not None:
+                code = sorted(q.screening.eligible)[0]
+                row[column[q.id]] = q.option(code).label.zh if by_label else q.codes.index(code) + 1
+            elif q.options:
+                row[column[q.id]] = q.options[0].label.zh if by_label else 1
+        return row
+
+    sheet.append(sheet_row("A-001", by_label=True, activities="1 3", community="花园社区"))
+    sheet.append(sheet_row("A-002", by_label=False, activities="2、4", community="光明社区"))
+    filled = tmp_path / "录入表.xlsx"
+    book.save(filled)
+    result = runner.invoke(args=["import-responses", str(round_.id), str(filled)])
+    assert result.exit_code == 0, result.output
+    stored = db.session.scalars(select(Response).order_by(Response.submission_key)).all()
+    assert [r.mode for r in stored] == ["paper", "paper"]
+    activities = questionnaire.question("q_activities").codes
+    assert stored[0].answer_data["q_activities"] == [activities[0], activities[2]]
+    assert stored[1].answer_data["q_activities"] == [activities[1], activities[3]]
+    assert [r.unit.name for r in stored] == ["花园社区", "光明社区"]
+    assert stored[0].answer_data["q_aware"] == stored[1].answer_data["q_aware"] == "yes"
+    assert "0 new rows, 2 already imported" in runner.invoke(
+        args=["import-responses", str(round_.id), str(filled)]).output
