@@ -33,7 +33,7 @@ from ..templating import answer_error_message
 from ..vocabulary import RESPONSE_MODES
 from . import audit
 from .integrity import check_submission, current_rules, seconds_by_mode
-from .submission import insert_response, response_columns
+from .submission import insert_responses, response_columns
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 #: Problems listed in full; beyond this many the rest are counted.
@@ -164,6 +164,9 @@ def plan_import(session: Session, round_: Round, filename: str, data: bytes, *,
               if not match.columns_of(q.id) and (unit_question is None or q.id != unit_question.id)}
     signature = hashlib.sha256("\t".join(table.header).encode()).hexdigest()[:12]
     seen: set[str] = set()
+    prefix = f"import:{round_.id}:{signature}:"
+    stored_keys = set(session.scalars(select(Response.submission_key).where(
+        Response.round_id == round_.id, Response.submission_key.startswith(prefix, autoescape=True))))
     mode_default = {"wjx": "self", "minyi": "self"}.get(source, "paper")
     for index, row in enumerate(table.rows):
         number = table.row_number(index)
@@ -207,7 +210,7 @@ def plan_import(session: Session, round_: Round, filename: str, data: bytes, *,
                                    id=row_id))
             continue
         seen.add(key)
-        if session.scalar(select(Response.id).where(Response.submission_key == key)) is not None:
+        if key in stored_keys:
             plan.duplicates += 1
             continue
         submitted = _moment(meta.submitted_at, source) or now
@@ -256,21 +259,22 @@ def run_import(session: Session, user: User | None, round_: Round, plan: ImportP
     session.flush()
     questionnaire = round_.questionnaire_version.parsed
     rules, least = current_rules(), seconds_by_mode()
-    stored = 0
+    rows = []
     for row in plan.rows:
         seconds = row.duration if row.duration is not None else 0.0
         checks = check_submission(questionnaire, row.answers.answers, seconds, rules,
                                   min_seconds=least.get(row.mode) if row.duration is not None else 0.0)
         values = response_columns(round_, row.answers, checks, mode=row.mode, unit_id=row.unit_id,
                                   submission_key=row.key, started_at=row.started_at,
-                                  submitted_at=row.submitted_at, import_id=record.id)
+                                  submitted_at=row.submitted_at, import_id=record.id,
+                                  voided_at=None, void_reason=None, voided_by_id=None)
         if row.voided:
             values.update(voided_at=now, void_reason=_("Voided in the file it was imported from."),
                           voided_by_id=user.id if user else None)
-        if insert_response(session, values) is not None:
-            stored += 1
-        else:
-            record.duplicates += 1
+        rows.append(values)
+    # A concurrent import of an overlapping file may have stored some keys since the plan.
+    stored = insert_responses(session, rows)
+    record.duplicates += len(rows) - stored
     record.stored = stored
     event = audit.record(session, user, IMPORT_ACTION, f"round:{round_.id}", file=plan.filename[:200],
                          source=plan.source, stored=stored, duplicates=record.duplicates, sha256=plan.sha256)

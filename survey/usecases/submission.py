@@ -252,6 +252,27 @@ def insert_response(session: Session, values: dict) -> Response | None:
     return session.get(Response, response_id)
 
 
+def insert_responses(session: Session, rows: list[dict], chunk: int = 500) -> int:
+    """Store many responses with their answer rows, each once (keys stored
+    before are skipped): multi-row INSERTs, for imports. Returns how many
+    were stored. Flushes nothing; the caller commits."""
+    dialect = session.get_bind().dialect.name
+    insert_of = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    stored = 0
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        statement = insert_of(Response).values(part).on_conflict_do_nothing()
+        ids = dict((key, rid) for rid, key in session.execute(
+            statement.returning(Response.id, Response.submission_key)).all())
+        answers = [{"response_id": ids[row["submission_key"]], "question_id": qid, "value": value}
+                   for row in part if row["submission_key"] in ids
+                   for qid, value in row["answer_data"].items()]
+        if answers:
+            session.execute(insert(Answer), answers)
+        stored += len(ids)
+    return stored
+
+
 def insert_once(session: Session, model, values: dict) -> int | None:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id; None when a unique key existed.
 
