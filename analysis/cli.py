@@ -4,6 +4,7 @@ Analysts bring CSV exports from paper drills or other tools::
 
     python -m analysis rates RESPONSES.csv --indicator aware --indicator support \\
         --by street --weight w --rake gender.csv --rake age.csv --target 0.8
+    python -m analysis rates responses.csv --questionnaire standard --by unit
     python -m analysis plan size --margin 0.05 --rate 0.8 --deff 1.5
     python -m analysis plan allocate STREETS.csv --total 1200 --minimum 30
     python -m analysis plan more --n 60 --rate 0.82 --target 0.8
@@ -27,6 +28,21 @@ more_needed`` (further interviews that would decide; ">1000" when more than
 the search limit) and ``note`` (why an interval fell back, e.g. variance 0 when
 everyone answered yes; null otherwise). Numbers that do not exist (an empty
 domain) are null.
+
+With ``--questionnaire Q.yaml`` (``standard``: the bundled standard
+questionnaire) ``rates`` reads raw answers instead: Minyi's own export, a
+问卷星 download (按选项文本 or 按选项序号) or an Excel/CSV table keyed by
+question, as .csv, .xlsx or .xls. Each counted question gives a 0/1 column
+named by its indicator key as the app's report names it (``awareness``;
+``key.question_id`` for a second question of one indicator), derived with the
+questionnaire's own rules (``counts_as_yes``; 不了解 blank, out of the
+denominator); ``unit`` (the community question), ``gender`` and ``age_group``
+are derived too, and the file's other columns stay (``unit_code``, a weight).
+``--indicator`` picks keys (default: every indicator the file answers), each
+judged against its own target unless ``--target`` is given. Screened-out,
+voided and not-counted rows (Minyi's ``status``, ``voided``, ``counted``) are
+left out and counted in the footer (on stderr for JSON and CSV). See
+:mod:`analysis.rawanswers`.
 
 Bad input exits with status 1 (2 for a usage error) and one line on stderr
 naming the problem; there is never a traceback.
@@ -57,10 +73,14 @@ from analysis.errors import AnalysisError
 from analysis.estimators import estimate_rates
 from analysis.intervals import CI_METHODS, DEFAULT_CI_METHOD
 from analysis.planning import ALLOCATION_METHODS, MAX_SEARCH_N, allocate, sample_size
+from analysis.rawanswers import DerivedTable, RawAnswersError, derive_indicators
 from analysis.results import Estimate
+from analysis.tabular import MAX_TABLE_BYTES, TableReadError, read_table
 from analysis.targets import DEFAULT_VERDICT_RULE, VerdictRule, target_verdict
 from analysis.textfile import with_text_encoding
 from analysis.weighting import rake
+from questions import Questionnaire, QuestionnaireError, load_questionnaire, load_standard
+from questions.imports import SOURCE_TABLE, detect_source
 
 __all__ = ["JSON_KEYS", "CliError", "main"]
 
@@ -385,6 +405,83 @@ def cell_values(path: str, variables: list[str], population: dict[str, list],
     return cells
 
 
+# -- raw answers ---------------------------------------------------------------
+
+#: ``--questionnaire standard``: the bundled standard questionnaire.
+STANDARD = "standard"
+_RAW_HINT = ("; for raw answers (Minyi's export, a 问卷星 download) give the questionnaire: "
+             "--questionnaire Q.yaml or --questionnaire standard")
+
+
+def read_questionnaire(name: str) -> Questionnaire:
+    """The questionnaire a file answers: a YAML file, or ``standard``."""
+    try:
+        if name == STANDARD:
+            return load_standard()
+        return load_questionnaire(name)
+    except QuestionnaireError as exc:
+        raise CliError(f"--questionnaire: {exc}") from None
+    except FileNotFoundError:
+        raise CliError(f"{name}: file not found (--questionnaire takes a YAML file or "
+                       f"{STANDARD!r})") from None
+    except IsADirectoryError:
+        raise CliError(f"{name}: is a directory, not a questionnaire file") from None
+    except OSError as exc:
+        raise CliError(f"{name}: cannot read ({exc.strerror})") from None
+
+
+def read_raw(path: str, questionnaire: Questionnaire) -> tuple[Table, DerivedTable]:
+    """A file of raw answers (CSV, .xlsx, .xls) as a table with one 0/1 column
+    per indicator, ``unit`` and the demographic variables, only the rows that count."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_TABLE_BYTES + 1)  # read_table refuses what is longer
+    except FileNotFoundError:
+        raise CliError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise CliError(f"{path}: is a directory, not a file of answers") from None
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        table = read_table(os.path.basename(path), data)
+        derived = derive_indicators(questionnaire, table.header, table.rows, table.row_number)
+    except TableReadError as exc:
+        raise CliError(f"{path}: {exc.message}") from None
+    except RawAnswersError as exc:
+        raise CliError(f"{path}: {exc}") from None
+    if derived.read == 0:
+        raise CliError(f"{path}: no data rows")
+    return Table(path, derived.header, derived.columns, derived.rows), derived
+
+
+def _raw_selection(args: argparse.Namespace, derived: DerivedTable, path: str) -> list[str]:
+    """The indicator keys asked for (all the file answers by default), checked."""
+    keys = [ind.key for ind in derived.indicators]
+    if not args.indicator:
+        return keys
+    absent = {ind.key: ind for ind in derived.missing}
+    for name in args.indicator:
+        if name in absent:
+            q = absent[name].question
+            raise CliError(f"{path}: no column answers question {q.id} ({q.text.zh}) of indicator {name!r}")
+        if name not in keys:
+            raise CliError(f"--indicator {name!r} is not an indicator of the questionnaire "
+                           f"(indicators: {', '.join(keys + list(absent))})")
+    return list(args.indicator)
+
+
+def describe_raw(derived: DerivedTable, used: int) -> str:
+    """What reading the raw answers did, for the footer."""
+    text = f"{derived.read} rows read ({derived.source}), {used} counted"
+    left_out = derived.left_out()
+    if left_out:
+        text += f" (left out: {left_out})"
+    missing = [ind.key for ind in derived.missing]
+    if missing:
+        text += f"; no column for {', '.join(missing)}"
+    return text
+
+
 # -- rates ------------------------------------------------------------------
 
 
@@ -407,9 +504,11 @@ def rate_rows(args: argparse.Namespace) -> list[dict]:
         raise CliError(f"--trim must be 0 (off) or above 1, got {args.trim}")
     if args.min_n < 1:
         raise CliError(f"--min-n must be at least 1, got {args.min_n}")
-    dup = sorted({c for c in args.indicator if args.indicator.count(c) > 1})
+    chosen = list(args.indicator or [])
+    dup = sorted({c for c in chosen if chosen.count(c) > 1})
     if dup:
         raise CliError(f"--indicator {dup[0]!r} is given twice")
+    questionnaire = None if args.questionnaire is None else read_questionnaire(args.questionnaire)
     # The small files first: they name the columns to read from the big one.
     margin_files = [(p, *read_margin(p)) for p in args.rake]
     names = [m[1] for m in margin_files]
@@ -417,13 +516,32 @@ def rate_rows(args: argparse.Namespace) -> list[dict]:
     if twice:
         raise CliError(f"--rake: two margin files for the variable {twice[0]!r}")
     cell_file = read_cells(args.poststratify) if args.poststratify else None
-    wanted = [*args.indicator, *names, *(cell_file[0] if cell_file else [])]
+    wanted = [*chosen, *names, *(cell_file[0] if cell_file else [])]
     wanted += [c for c in (args.by, args.weight, args.strata, args.cluster) if c is not None]
 
-    data = read_csv(args.responses, wanted)
-    if len(data) == 0:
-        raise CliError(f"{data.path}: no data rows")
-    indicators = {name: indicator_column(data, name) for name in args.indicator}
+    targets: dict[str, float | None] = {}
+    raw = None
+    if questionnaire is not None:
+        data, raw = read_raw(args.responses, questionnaire)
+        chosen = _raw_selection(args, raw, data.path)
+        targets = {ind.key: ind.target for ind in raw.indicators}
+        if len(data) == 0:
+            raise CliError(f"{data.path}: no row counts ({raw.left_out()})")
+    else:
+        try:
+            data = read_csv(args.responses, wanted)
+        except CliError as exc:
+            if str(args.responses).lower().endswith((".xlsx", ".xls")):
+                raise CliError(f"{exc}{_RAW_HINT}") from None  # Excel is read only with a questionnaire
+            raise
+        if len(data) == 0:
+            raise CliError(f"{data.path}: no data rows")
+    try:
+        indicators = {name: indicator_column(data, name) for name in chosen}
+    except CliError as exc:
+        if raw is None and detect_source(data.header) != SOURCE_TABLE:
+            raise CliError(f"{exc}{_RAW_HINT}") from None
+        raise
     weights = None if args.weight is None else number_column(data, args.weight, "weight")
     strata = None if args.strata is None else label_column(data, args.strata, "strata")
     clusters = None if args.cluster is None else label_column(data, args.cluster, "cluster")
@@ -437,6 +555,10 @@ def rate_rows(args: argparse.Namespace) -> list[dict]:
         weights = np.ones(len(data))  # SurveyDesign needs one array to know the rows
     design = SurveyDesign(weights=weights, strata=strata, clusters=clusters, lonely_psu=args.lonely_psu)
     how = [f"{design.n} rows", "weights: " + (args.weight or "none")]
+    if raw is not None:
+        how[0] = describe_raw(raw, design.n)
+        titles = {ind.key: ind.name for ind in raw.indicators}
+        args.legend = [f"{key}: {titles[key]}" for key in chosen]
     if cells is not None:
         design, report = calibrate(design, cells, cell_file[1], min_cell=args.min_cell,
                                    trim_ratio=args.trim or None)
@@ -453,8 +575,9 @@ def rate_rows(args: argparse.Namespace) -> list[dict]:
         ci = est.ci(level=args.level, method=args.ci)
         empty = est.n == 0
         verdict = more = None
-        if args.target is not None and not empty:
-            decided = target_verdict(est, args.target, level=args.level, method=args.ci, rule=rule)
+        target = args.target if args.target is not None else targets.get(est.indicator)
+        if target is not None and not empty:
+            decided = target_verdict(est, target, level=args.level, method=args.ci, rule=rule)
             verdict, more = decided.verdict, decided.more_needed
             if decided.more_needed_exceeds:
                 more = f">{more}"
@@ -471,7 +594,7 @@ def rate_rows(args: argparse.Namespace) -> list[dict]:
                 "level": args.level,
                 "deff": _num(est.deff),
                 "n_eff": _num(est.n_eff),
-                "target": args.target,
+                "target": target,
                 "verdict": verdict,
                 "more_needed": more,
                 "note": "no respondents" if empty else ci.note,
@@ -532,7 +655,8 @@ def _looks_numeric(s: str) -> bool:
     return True
 
 
-def write_rates(rows: list[dict], fmt: str, out, how: str | None = None) -> None:
+def write_rates(rows: list[dict], fmt: str, out, how: str | None = None,
+                legend: Sequence[str] = ()) -> None:
     if fmt == "json":
         json.dump(rows, out, ensure_ascii=False, indent=2, allow_nan=False)
         out.write("\n")
@@ -571,11 +695,19 @@ def write_rates(rows: list[dict], fmt: str, out, how: str | None = None) -> None
         out.write(f"; {how}\n" if how else "\n")
         for i, n in enumerate(notes, start=1):
             out.write(f"*{i} {n}\n")
+        for line in legend:
+            out.write(f"{line}\n")
 
 
 def cmd_rates(args: argparse.Namespace) -> int:
+    if not args.indicator and args.questionnaire is None:
+        args.parser.error("the following arguments are required: --indicator "
+                          "(or --questionnaire, for raw answers)")
     rows = rate_rows(args)
-    write_rates(rows, args.format, sys.stdout, getattr(args, "how", None))
+    write_rates(rows, args.format, sys.stdout, getattr(args, "how", None), getattr(args, "legend", ()))
+    if args.questionnaire is not None and args.format != "table":
+        # The table has a footer; JSON and CSV rows keep their keys, so say it aside.
+        print(f"note: {args.how}", file=sys.stderr)
     return 0
 
 
@@ -697,11 +829,18 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser(
         "rates",
         help="rates with SE, interval and verdict, overall and by unit",
-        description="Weighted rates of 0/1 indicators (blank = not applicable).",
+        description="Weighted rates of 0/1 indicators (blank = not applicable), or of raw "
+                    "answers read with their questionnaire (--questionnaire).",
     )
-    r.add_argument("responses", metavar="RESPONSES.csv", help="one row per respondent")
-    r.add_argument("--indicator", action="append", required=True, metavar="COL",
-                   help="0/1 indicator column (repeat for several)")
+    r.add_argument("responses", metavar="FILE", help="one row per respondent: CSV; with "
+                   "--questionnaire also .xlsx/.xls (Minyi's export, a 问卷星 download)")
+    r.add_argument("--questionnaire", metavar="Q.yaml",
+                   help="read raw answers with this questionnaire ('standard': the bundled one); "
+                        "each counted question gives an indicator column named by its key, "
+                        "plus 'unit', 'gender', 'age_group'")
+    r.add_argument("--indicator", action="append", metavar="COL",
+                   help="0/1 indicator column, or with --questionnaire an indicator key "
+                        "(default: all); repeat for several")
     r.add_argument("--by", metavar="COL", help="domain column (unit, gender, ...)")
     r.add_argument("--weight", metavar="COL", help="design weight column")
     r.add_argument("--strata", metavar="COL", help="stratum column")
@@ -720,12 +859,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--ci", choices=CI_METHODS, default=DEFAULT_CI_METHOD,
                    help=f"interval method (default {DEFAULT_CI_METHOD})")
     r.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
-    r.add_argument("--target", type=float, help="target rate, e.g. 0.8")
+    r.add_argument("--target", type=float,
+                   help="target rate, e.g. 0.8 (with --questionnaire: default each indicator's own)")
     r.add_argument("--min-n", type=int, default=DEFAULT_VERDICT_RULE.min_n, metavar="N",
                    help="fewer usable answers than N: verdict 'insufficient' "
                         f"(default {DEFAULT_VERDICT_RULE.min_n})")
     r.add_argument("--format", choices=FORMATS, default="table", help="output (default table)")
-    r.set_defaults(func=cmd_rates)
+    r.set_defaults(func=cmd_rates, parser=r)
 
     p = sub.add_parser("plan", help="sample size and allocation")
     psub = p.add_subparsers(dest="plan_command", required=True, metavar="{size,allocate,more}")
