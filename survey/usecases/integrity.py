@@ -78,6 +78,9 @@ def seconds_by_mode(config=None) -> dict[str, float | None]:
     return {"self": None, "interviewer": interview, "paper": 0.0}
 
 
+_scorers: dict[int, tuple[Questionnaire, _Scorer]] = {}
+
+
 @dataclass(frozen=True)
 class _Scorer:
     """What a questionnaire contributes to the facts of one response."""
@@ -89,9 +92,17 @@ class _Scorer:
 
     @classmethod
     def of(cls, questionnaire: Questionnaire) -> _Scorer:
+        # Kept for the last few questionnaires: an import checks thousands of rows of one.
+        found = _scorers.get(id(questionnaire))
+        if found is not None and found[0] is questionnaire:
+            return found[1]
         counted = tuple((q.id, q, {code: indicator_value(q, code) for code in q.codes})
                         for q in questionnaire.counted_questions)
-        return cls(counted, tuple(q.id for q in questionnaire.questions if q.kind.is_rating_scale))
+        scorer = cls(counted, tuple(q.id for q in questionnaire.questions if q.kind.is_rating_scale))
+        if len(_scorers) > 16:
+            _scorers.clear()
+        _scorers[id(questionnaire)] = (questionnaire, scorer)
+        return scorer
 
     def favourable(self, answers: dict) -> float:
         total = given = 0

@@ -255,20 +255,23 @@ def insert_response(session: Session, values: dict) -> Response | None:
 def insert_responses(session: Session, rows: list[dict], chunk: int = 500) -> int:
     """Store many responses with their answer rows, each once (keys stored
     before are skipped): multi-row INSERTs, for imports. Returns how many
-    were stored. Flushes nothing; the caller commits."""
+    were stored. Runs on the session's connection (no flush); the caller
+    records the import through the session and commits."""
     dialect = session.get_bind().dialect.name
     insert_of = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    # One compiled statement, executed for many rows ("insertmanyvalues" batches them).
+    statement = (insert_of(Response.__table__).on_conflict_do_nothing()
+                 .returning(Response.id, Response.submission_key))
+    connection = session.connection()
     stored = 0
     for start in range(0, len(rows), chunk):
         part = rows[start:start + chunk]
-        statement = insert_of(Response).values(part).on_conflict_do_nothing()
-        ids = dict((key, rid) for rid, key in session.execute(
-            statement.returning(Response.id, Response.submission_key)).all())
+        ids = dict((key, rid) for rid, key in connection.execute(statement, part).all())
         answers = [{"response_id": ids[row["submission_key"]], "question_id": qid, "value": value}
                    for row in part if row["submission_key"] in ids
                    for qid, value in row["answer_data"].items()]
         if answers:
-            session.execute(insert(Answer), answers)
+            connection.execute(insert(Answer.__table__), answers)
         stored += len(ids)
     return stored
 
