@@ -75,7 +75,7 @@ SOURCE_TABLE = "table"
 MINYI_FIXED_COLUMNS = (
     "response_id", "unit_code", "unit_name", "channel_id", "channel_site",
     "started_at", "submitted_at", "duration_seconds", "status", "screened_out_by", "quality_flags",
-    "voided", "mode", "interviewer", "counted",
+    "voided", "mode", "interviewer", "counted", "imported_from",
 )
 
 #: 问卷星's own columns (not answers). 总分 appears in scored questionnaires (考试).

@@ -23,7 +23,7 @@ from questions import Question, codebook_rows, export_value
 from questions.codebook import neutralize
 
 from ..infrastructure.bulkread import collector_paused
-from ..models import Channel, Interviewer, Response, Round, Unit
+from ..models import Channel, Interviewer, Response, ResponseImport, Round, Unit
 from ..usecases import integrity
 from ..vocabulary import STATUS_COMPLETE
 from .fieldwork import excluded_interviewers
@@ -31,7 +31,7 @@ from .fieldwork import excluded_interviewers
 FIXED_COLUMNS = [
     "response_id", "unit_code", "unit_name", "channel_id", "channel_site",
     "started_at", "submitted_at", "duration_seconds", "status", "screened_out_by", "quality_flags",
-    "voided", "mode", "interviewer", "counted",
+    "voided", "mode", "interviewer", "counted", "imported_from",
 ]
 
 
@@ -101,18 +101,19 @@ def response_table(session: Session, round_: Round) -> ResponseTable:
     interviewers = {i.id: neutralize(i.label) for i in session.scalars(
         select(Interviewer).where(Interviewer.round_id == round_.id))}
     left_out_interviewers = set(excluded_interviewers(session, round_))
+    imports = {i.id: neutralize(i.filename) for i in session.scalars(
+        select(ResponseImport).where(ResponseImport.round_id == round_.id))}
     left_out_flags = set(round_.excluded_flags or [])
+    read = [Response.id, Response.unit_id, Response.channel_id, Response.started_at, Response.submitted_at,
+            Response.status, Response.screened_out_by, cast(Response.quality_flags, Text),
+            Response.voided_at.is_not(None), Response.mode, Response.interviewer_id, Response.import_id,
+            *(Response.answer_data[q.id].as_string() for q in questions)]
     # Core execution on the connection: ORM result processing would double the time.
     result = session.connection().execute(
-        select(Response.id, Response.unit_id, Response.channel_id, Response.started_at, Response.submitted_at,
-               Response.status, Response.screened_out_by, cast(Response.quality_flags, Text),
-               Response.voided_at.is_not(None), Response.mode, Response.interviewer_id,
-               *(Response.answer_data[q.id].as_string() for q in questions))
-        .where(Response.round_id == round_.id)
-        .order_by(Response.id)
-    ).all()
-    raw = list(zip(*result)) if result else [()] * (len(FIXED_COLUMNS) - 3 + len(questions))
-    ids, unit_ids, channel_ids, started, submitted, status, screened_by, flags, voided, modes, by, *answers = raw
+        select(*read).where(Response.round_id == round_.id).order_by(Response.id)).all()
+    raw = list(zip(*result)) if result else [()] * len(read)
+    ids, unit_ids, channel_ids, started, submitted, status, screened_by, flags, voided, modes, by, imported, \
+        *answers = raw
     columns = [
         [str(i) for i in ids],
         _mapped(unit_ids, lambda u: units[u][0]),
@@ -133,6 +134,7 @@ def response_table(session: Session, round_: Round) -> ResponseTable:
         [_yes_no(s == STATUS_COMPLETE and not v and i not in left_out_interviewers
                  and not (left_out_flags and left_out_flags & set(json.loads(f) if f else [])))
          for s, v, i, f in zip(status, voided, by, flags)],
+        _mapped(imported, lambda i: "" if i is None else imports.get(i, "")),  # the file it came from
         *(_mapped(values, partial(_answer_text, q)) for q, values in zip(questions, answers)),
     ]
     return ResponseTable(FIXED_COLUMNS + [q.column for q in questions], columns)

@@ -44,7 +44,7 @@ def minyi_row(number: int, unit: str, *, status="complete", voided="no", counted
         "channel_site": "", "started_at": "2026-05-12T02:28:00+00:00",
         "submitted_at": "2026-05-12T02:31:05+00:00", "duration_seconds": "185.0", "status": status,
         "screened_out_by": "", "quality_flags": "", "voided": voided, "mode": "self", "interviewer": "",
-        "counted": counted,
+        "counted": counted, "imported_from": "",
     }
     values = {q.id: (q.codes[0] if q.codes else "") for q in STANDARD.questions}
     values.update(q_activities="volunteering;cleanup", q_improve="sanitation", q_suggestion="", q_community=unit)

@@ -475,7 +475,7 @@ def test_meta_of_each_source():
     assert meta_of("wjx", ["序号", "提交答卷时间", "所用时间"], ["", "NULL", "NULL"]) == RowMeta()
     minyi = meta_of("minyi", list(MINYI_FIXED_COLUMNS),
                     ["42", "c01", "幸福社区", "3", "", "2026-05-12T02:29:00+00:00", "2026-05-12T02:31:05+00:00",
-                     "125.0", "complete", "", "", "no", "self", "", "yes"])
+                     "125.0", "complete", "", "", "no", "self", "", "yes", ""])
     assert minyi == RowMeta("42", dt.datetime(2026, 5, 12, 2, 31, 5), 125.0, "c01")
     assert meta_of("table", ["序号", "姓名"], ["5"]) == RowMeta(row_id="5")
 
@@ -491,7 +491,7 @@ def minyi_export(questionnaire, answer_sets) -> bytes:
     for number, answers in enumerate(answer_sets, start=1):
         unit = answers.get("q_community", "c03")
         fixed = [str(number), unit, COMMUNITIES[unit], "1", "社区门口", "2026-05-12T02:29:00+00:00",
-                 "2026-05-12T02:31:05+00:00", "125.0", "complete", "", "", "no", "self", "", "yes"]
+                 "2026-05-12T02:31:05+00:00", "125.0", "complete", "", "", "no", "self", "", "yes", ""]
         writer.writerow(fixed + [export_value(q, answers.get(q.id)) for q in questionnaire.questions])
     return out.getvalue().encode("utf-8")
 
@@ -518,7 +518,7 @@ def test_minyi_export_without_the_community_column_uses_unit_code(standard):
     header = list(MINYI_FIXED_COLUMNS) + ["q_adult", "q_aware"]
     match = match_columns(standard, header)
     assert match.columns["q_community"] == header.index("unit_code")
-    row = ["1", "c02", "和平社区", "", "", "", "", "", "complete", "", "", "no", "self", "", "yes", "yes", "no"]
+    row = ["1", "c02", "和平社区", "", "", "", "", "", "complete", "", "", "no", "self", "", "yes", "", "yes", "no"]
     assert row_answers(standard, match, row) == ({"q_adult": ["yes"], "q_aware": ["no"], "q_community": ["c02"]}, [])
 
 
