@@ -4,4 +4,16 @@ from flask import Blueprint
 
 bp = Blueprint("console", __name__)
 
-from . import api_tokens, interviewer_quality, interviewers, paper, progress, results, review, setup, users, views  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    api_tokens,
+    imports,
+    interviewer_quality,
+    interviewers,
+    paper,
+    progress,
+    results,
+    review,
+    setup,
+    users,
+    views,
+)

@@ -2,7 +2,7 @@
 
 from .audit import AuditEvent
 from .fieldwork import Interviewer, PracticeResponse
-from .imports import ImportMapping, ResponseImport
+from .imports import ImportMapping, PendingImport, ResponseImport
 from .population import PopulationCell
 from .questionnaire import PublishedVersionChanged, Questionnaire, QuestionnaireVersion
 from .response import Answer, Response
@@ -18,6 +18,7 @@ __all__ = [
     "Channel",
     "ImportMapping",
     "Interviewer",
+    "PendingImport",
     "PopulationCell",
     "PracticeResponse",
     "PublishedVersionChanged",

@@ -1,13 +1,13 @@
-"""Answers brought in from files: each import of a file into a round, and
-the column mappings users confirmed, so the next file of the same
-questionnaire maps itself."""
+"""Answers brought in from files: each import of a file into a round, the
+column mappings users confirmed, so the next file of the same
+questionnaire maps itself, and files uploaded but not yet confirmed."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -51,3 +51,22 @@ class ImportMapping(db.Model):
     question_id: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class PendingImport(db.Model):
+    """A file uploaded on the console's import page, kept between its preview
+    and the user's confirmation. In the database, not on disk: the next
+    request may reach another worker on another machine. Deleted once
+    imported, or a day after its upload (when a later upload is made)."""
+
+    __tablename__ = "pending_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The preview's address names the upload by this random token.
+    token: Mapped[str] = mapped_column(String(43), unique=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    #: Only the uploader previews and imports it.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    filename: Mapped[str] = mapped_column(String(200))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

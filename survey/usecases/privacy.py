@@ -32,6 +32,7 @@ from ..models import (
     AuditEvent,
     Channel,
     Interviewer,
+    PendingImport,
     PracticeResponse,
     Response,
     ResponseImport,
@@ -292,6 +293,7 @@ def delete_round(session: Session, actor: User | None, round_: Round, *, confirm
                     .execution_options(synchronize_session=False))
     session.execute(delete(PracticeResponse).where(PracticeResponse.round_id == round_id))
     session.execute(delete(ResponseImport).where(ResponseImport.round_id == round_id))
+    session.execute(delete(PendingImport).where(PendingImport.round_id == round_id))
     session.execute(delete(Interviewer).where(Interviewer.round_id == round_id))
     session.execute(delete(Channel).where(Channel.round_id == round_id))
     session.execute(delete(RoundQuota).where(RoundQuota.round_id == round_id))

@@ -10,25 +10,32 @@ or none. Each row is stored once: its key is the round, the file's header
 download that overlaps it, adds only the new rows. Imported responses go
 through the same answer checks and quality rules as any other (问卷星's
 所用时间 is the duration), and name their import.
+
+The console page keeps the uploaded file in the database between the two
+steps (``stash_upload``, ``pending_upload``), plans it again with the
+user's column choices on every preview (``preview_upload``) and on the
+confirmation (``confirm_upload``), which saves only the choices the user
+made and deletes the upload once imported.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from analysis.tabular import TableReadError, read_table
+from analysis.tabular import MAX_TABLE_BYTES, Table, TableReadError, read_table
 from questions import AnswerSet, evaluate_answers
 from questions.imports import ColumnMatch, detect_source, match_columns, meta_of, row_answers
 
 from ..exceptions import SetupError
-from ..models import ImportMapping, Response, ResponseImport, Round, User
+from ..models import ImportMapping, PendingImport, Response, ResponseImport, Round, User
 from ..templating import answer_error_message
 from ..vocabulary import RESPONSE_MODES
 from . import audit
@@ -140,12 +147,23 @@ def plan_import(session: Session, round_: Round, filename: str, data: bytes, *,
 
     :raises ImportRefused: the file cannot be read at all.
     """
+    return _plan_table(session, round_, filename, data, _read(filename, data), mapping=mapping,
+                       unit_column=unit_column, fixed_unit=fixed_unit, now=now)
+
+
+def _read(filename: str, data: bytes) -> Table:
     try:
         table = read_table(filename, data)
     except TableReadError as exc:
         raise ImportRefused([str(exc)]) from exc
     if not table.header or not table.rows:
         raise ImportRefused([_("The file has no rows of answers.")])
+    return table
+
+
+def _plan_table(session: Session, round_: Round, filename: str, data: bytes, table: Table, *,
+                mapping: dict[str, str] | None, unit_column: str | None, fixed_unit: str | None,
+                now: datetime) -> ImportPlan:
     questionnaire = round_.questionnaire_version.parsed
     source = detect_source(table.header)
     saved = {**saved_mapping(session, round_), **(mapping or {})}
@@ -283,5 +301,130 @@ def run_import(session: Session, user: User | None, round_: Round, plan: ImportP
         from .review import bump_revision
 
         bump_revision(session, round_.id)
+    session.flush()
+    return record
+
+
+# --- the console's import page: an upload waits for its confirmation ---------------------------
+
+#: The largest file the import page takes (the bound ``analysis.tabular`` reads within).
+MAX_UPLOAD_BYTES = MAX_TABLE_BYTES
+#: Uploads not confirmed are deleted this long after, when a later upload is made.
+PENDING_LIFETIME = timedelta(days=1)
+TOKEN_LENGTH = 43  # secrets.token_urlsafe(32)
+
+
+def stash_upload(session: Session, user: User, round_: Round, filename: str, data: bytes,
+                 now: datetime) -> PendingImport:
+    """Keep an uploaded file until its preview is confirmed: in the database,
+    as the preview and the confirmation may reach other workers on other
+    machines. Uploads older than ``PENDING_LIFETIME`` (anyone's) are deleted.
+    Flushes.
+
+    :raises ImportRefused: the file is too large, empty or cannot be read as a table.
+    """
+    _read(filename, data)  # refused now, not on the preview
+    session.execute(delete(PendingImport).where(PendingImport.created_at < now - PENDING_LIFETIME))
+    name = (filename or "").strip()
+    pending = PendingImport(token=secrets.token_urlsafe(32), round_id=round_.id, user_id=user.id,
+                            filename=name[-200:], data=data, created_at=now)  # the end keeps the extension
+    session.add(pending)
+    session.flush()
+    return pending
+
+
+def pending_upload(session: Session, user: User, round_: Round, token: str) -> PendingImport | None:
+    """The upload ``token`` names, if ``user`` made it for ``round_``; else None."""
+    if not token or len(token) > TOKEN_LENGTH:
+        return None
+    return session.scalar(select(PendingImport).where(
+        PendingImport.token == token, PendingImport.round_id == round_.id, PendingImport.user_id == user.id))
+
+
+@dataclass(frozen=True)
+class ColumnChoice:
+    """One column of the file as the preview shows it, beside the question it answers."""
+
+    index: int
+    header: str
+    #: ``qid``, ``qid:code`` (one option's 0/1 column of a multiple choice) or "" (not imported).
+    value: str
+    #: Neither the saved mappings nor the matching by text placed it.
+    unmatched: bool
+
+
+@dataclass
+class ImportPreview:
+    plan: ImportPlan
+    #: Every column but the source's own (序号, 提交答卷时间 ...) and those without a header.
+    columns: list[ColumnChoice]
+    #: The user's choices that differ from the saved and automatic match (header -> value):
+    #: what confirming saves for the next file.
+    choices: dict[str, str]
+    #: The column naming each row's community ("" none), and the community of the rest ("" none).
+    unit_column: str
+    fixed_unit: str
+
+
+def _column_value(match: ColumnMatch, index: int) -> str:
+    qid = match.question_of(index)
+    if qid is None:
+        return ""
+    code = next((c for c, i in match.option_columns.get(qid, {}).items() if i == index), None)
+    return f"{qid}:{code}" if code is not None else qid
+
+
+def round_communities(round_: Round) -> list[tuple[str, str]]:
+    """(code, name) of the round's communities: one of them may take every row of a file."""
+    return [(code, name) for code, (_id, name) in _round_communities(round_).items()]
+
+
+def preview_upload(session: Session, round_: Round, pending: PendingImport, *, choices: dict[int, str],
+                   unit_column: str = "", fixed_unit: str = "", now: datetime) -> ImportPreview:
+    """Plan the import of an upload with the user's choices: ``choices`` maps
+    a column's index to a question id, ``qid:code`` or "" (not imported);
+    those equal to the saved or automatic match change nothing, values that
+    name no question are left out. A question given to another column leaves
+    the column that held it. ``unit_column`` is a header, ``fixed_unit`` a
+    community's code; either is dropped when the file or the round has none
+    such.
+
+    :raises ImportRefused: the file cannot be read.
+    """
+    table = _read(pending.filename, pending.data)
+    questionnaire = round_.questionnaire_version.parsed
+    base = match_columns(questionnaire, table.header, saved_mapping(session, round_))
+    header = base.header
+    allowed = {"", *(q.id for q in questionnaire.questions),
+               *(f"{q.id}:{code}" for q in questionnaire.questions if q.kind.multiple for code in q.codes)}
+    shown = [i for i, text in enumerate(header) if text and i not in base.meta_columns]
+    before = {i: _column_value(base, i) for i in shown}
+    explicit = {i: choices[i] for i in shown if choices.get(i, before[i]) != before[i] and choices[i] in allowed}
+    moved = {value for value in explicit.values() if value}
+    explicit.update({i: "" for i in shown if i not in explicit and before[i] in moved})
+    mapping = {header[i]: value for i, value in sorted(explicit.items())}
+    unit_column = unit_column if unit_column and unit_column in header else ""
+    fixed_unit = fixed_unit if fixed_unit in _round_communities(round_) else ""
+    plan = _plan_table(session, round_, pending.filename, pending.data, table, mapping=mapping,
+                       unit_column=unit_column or None, fixed_unit=fixed_unit or None, now=now)
+    columns = [ColumnChoice(i, header[i], _column_value(plan.match, i), i in plan.match.unmatched_columns)
+               for i in shown]
+    return ImportPreview(plan, columns, mapping, unit_column, fixed_unit)
+
+
+def confirm_upload(session: Session, user: User, round_: Round, pending: PendingImport, preview: ImportPreview,
+                   now: datetime) -> ResponseImport:
+    """Import a previewed upload: every row or none (``run_import``), the
+    user's column choices kept for the next file of the questionnaire, the
+    upload deleted. Flushes; the caller commits.
+
+    :raises ImportRefused: the plan has problems.
+    """
+    if preview.plan.problems:
+        raise ImportRefused(preview.plan.problems)
+    save_mapping(session, round_, preview.choices, now)
+    record = run_import(session, user, round_, preview.plan, now)
+    # A bulk delete: a second confirmation racing this one deletes nothing, quietly.
+    session.execute(delete(PendingImport).where(PendingImport.id == pending.id))
     session.flush()
     return record

@@ -115,6 +115,12 @@ MATRIX = [
     ("GET", "/console/rounds/{R}/paper/template.xlsx", None, (302, 200, 403, 200, 200)),
     ("POST", "/console/rounds/{R}/paper", {}, (302, 422, 403, 422, 422)),
     ("POST", "/console/rounds/{R}/paper", {"community": "D01-S02-C01"}, (302, 422, 403, 404, 422)),
+    # Importing a file of answers is the administrator's; an upload is its uploader's alone (none here: 404).
+    ("GET", "/console/rounds/{R}/import", None, (302, 200, 403, 403, 403)),
+    ("GET", "/console/rounds/99999/import", None, (302, 404, 403, 403, 403)),
+    ("POST", "/console/rounds/{R}/import", {}, (302, 422, 403, 403, 403)),
+    ("GET", "/console/rounds/{R}/import/no-such-token", None, (302, 404, 403, 403, 403)),
+    ("POST", "/console/rounds/{R}/import/no-such-token", {}, (302, 404, 403, 403, 403)),
     # Field drills: interviewers' sign-up codes and practice answers are the administrator's.
     ("GET", "/console/rounds/{R}/interviewers", None, (302, 200, 403, 403, 403)),
     ("POST", "/console/rounds/{R}/interviewers", {"count": "2"}, (302, 303, 403, 403, 403)),

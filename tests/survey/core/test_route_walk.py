@@ -354,6 +354,12 @@ def paper_entry(walk: Walk, case: Case) -> int:
     return 422 if status == 200 and case.method == "POST" else status
 
 
+def import_upload_of(walk: Walk, case: Case) -> int:
+    """An uploaded file's preview or confirmation: the office's; the walk uploads none (404)."""
+    status = admin_page(walk, case)
+    return 404 if status == 200 else status
+
+
 def signup_sheet(walk: Walk, case: Case) -> int:
     """The printable sign-up cards: the office's; the walk's round has one unused code, others none."""
     status = admin_page(walk, case)
@@ -465,6 +471,11 @@ EXPECTATIONS: dict[tuple[str, str], tuple[Expectation, list[str], dict | None]] 
     ("console.paper_entry_page", "GET"): (paper_entry, ["", "community=D01-S02-C01"], None),
     ("console.enter_paper_sheet", "POST"): (paper_entry, [""], {}),
     ("console.paper_entry_template", "GET"): (paper_entry, [""], None),
+    # importing a file of answers: the office's; an empty upload is 422
+    ("console.import_form", "GET"): (admin_page, [""], None),
+    ("console.import_upload", "POST"): (admin_change(422), [""], {}),
+    ("console.import_preview", "GET"): (import_upload_of, ["", "col7=q_aware&unit=D01-S01-C01"], None),
+    ("console.import_confirm", "POST"): (import_upload_of, [""], {}),
     ("console.delete_round_page", "GET"): (admin_page, [""], None),
     ("console.delete_round", "POST"): (admin_change(422), [""], {}),
     # set-up: the office's
