@@ -11,10 +11,8 @@ and checks the stored count.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +24,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch import scratch_database  # noqa: E402
+from bench.scratch import gunicorn, scratch_database  # noqa: E402
 from survey import create_app  # noqa: E402
 from survey.extensions import db  # noqa: E402
 from survey.migrate import upgrade_database  # noqa: E402
@@ -58,19 +56,7 @@ def run(args, url: str, tmp: Path) -> None:
         questionnaire = round_.questionnaire_version.parsed
         channels = [(c.token, c.unit.code) for c in round_.channels]
 
-    port = 5799
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "MINYI_INSTANCE_PATH": str(tmp)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "--threads", str(args.threads),
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(base + "/s/x", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
+    with gunicorn(url, tmp, 5799, args.workers, args.threads) as base:
         forms = []
         for i in range(args.submissions):
             token, unit = channels[i % len(channels)]
@@ -95,9 +81,6 @@ def run(args, url: str, tmp: Path) -> None:
         with ThreadPoolExecutor(args.concurrency) as pool:
             results = list(pool.map(post, posts))
         elapsed = time.perf_counter() - start
-    finally:
-        server.terminate()
-        server.wait()
     latencies = sorted(r[0] for r in results)
     statuses = {s for _, s in results}
     with app.app_context():
