@@ -38,7 +38,7 @@ from ..exceptions import SetupError
 from ..models import ImportMapping, PendingImport, Response, ResponseImport, Round, User
 from ..templating import answer_error_message
 from ..vocabulary import RESPONSE_MODES
-from . import audit
+from . import audit, round_setup
 from .integrity import check_submission, current_rules, seconds_by_mode
 from .submission import insert_responses, response_columns
 
@@ -94,7 +94,7 @@ class ImportPlan:
 
 def _round_communities(round_: Round) -> dict[str, tuple[int, str]]:
     """Code -> (unit id, name) of the round's communities."""
-    return {u.code: (u.id, u.name) for u in [round_.unit, *round_.unit.descendants()] if u.level == "community"}
+    return {u.code: (u.id, u.name) for u in round_setup.round_communities(round_) if u.level == "community"}
 
 
 def _community_of(text: str, communities: dict[str, tuple[int, str]]) -> str | None:
