@@ -10,6 +10,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .campaign import Campaign
 from .questionnaire import QuestionnaireVersion
 from .types import UTCDateTime, utcnow
 from .unit import Unit
@@ -33,6 +34,8 @@ class Round(db.Model):
     questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
     #: The area the round covers (usually a district).
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    #: The campaign whose drills (and official evaluation) this round belongs to.
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Indicator key -> target rate in (0, 1]; missing keys use the questionnaire's.
@@ -57,6 +60,7 @@ class Round(db.Model):
 
     questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
     unit: Mapped[Unit] = relationship()
+    campaign: Mapped[Campaign | None] = relationship()
     channels: Mapped[list[Channel]] = relationship(back_populates="round", order_by="Channel.id")
     quotas: Mapped[list[RoundQuota]] = relationship(back_populates="round", cascade="all, delete-orphan")
 
